@@ -1,0 +1,1 @@
+"""Projectors that fold the event log into read models, and the queries over them."""

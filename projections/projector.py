@@ -1,0 +1,214 @@
+"""The projector: folds a tenant's log into its read models, batch by batch.
+
+Each batch runs in one transaction that locks the projector's checkpoint
+row, reads the events after it, writes the read models and moves the
+checkpoint.  A crash anywhere rolls the whole batch back, so a restart
+neither loses nor doubles an event; a second projector process skips a
+batch whose row is locked instead of applying it twice.
+
+Positions are gapless by construction (see schemas/tenant/0001_event_log.sql),
+so a hole in what the projector reads means the log was tampered with or
+bypassed.  The projector then stops and says so; it never skips.
+"""
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
+from importlib.resources.abc import Traversable
+
+import asyncpg
+import structlog
+
+from tracker.db import Connection
+from tracker.errors import ProjectionStopped
+from tracker.eventlog.codec import codec
+from tracker.eventlog.events import Event
+
+log = structlog.get_logger("calabi.projector")
+
+Fold = Callable[[Connection, Sequence[Event]], Awaitable[None]]
+
+
+class LogHole(Exception):
+    """The log skips a position; projecting past it would lose an event."""
+
+
+class Projector:
+    """Keeps one tenant's read models current with its log."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        name: str,
+        fold: Fold,
+        definition: Traversable,
+        batch_size: int = 2000,
+        idle_poll: float = 0.5,
+    ) -> None:
+        self.name = name
+        self.position = 0
+        self.failure: BaseException | None = None
+        self._pool = pool
+        self._fold = fold
+        self._definition = definition
+        self._batch_size = batch_size
+        self._idle_poll = idle_poll
+        self._wake = asyncio.Event()
+        self._advanced = asyncio.Condition()
+
+    # Lifecycle --------------------------------------------------------------
+
+    async def rebuild(self) -> None:
+        """Drop the read models and start again from the first event."""
+        await self.prepare(force=True)
+
+    async def prepare(self, *, force: bool = False) -> None:
+        """Create the read models, or rebuild them if their definition changed."""
+        ddl = self._definition.read_text()
+        digest = hashlib.sha256(ddl.encode()).hexdigest()
+
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('projector:' || $1))", self.name
+            )
+            current = await connection.fetchrow(
+                "SELECT position, definition FROM es.checkpoints WHERE projector = $1",
+                self.name,
+            )
+            if not force and current is not None and current["definition"] == digest:
+                self.position = current["position"]
+                return
+
+            log.info("read_models_created", projector=self.name, digest=digest[:12])
+            await connection.execute("DROP SCHEMA IF EXISTS rm CASCADE")
+            await connection.execute(ddl)
+            await connection.execute(
+                "INSERT INTO es.checkpoints (projector, position, definition)"
+                " VALUES ($1, 0, $2) ON CONFLICT (projector) DO UPDATE"
+                " SET position = 0, definition = $2, updated_at = now()",
+                self.name,
+                digest,
+            )
+            self.position = 0
+
+    async def run(self) -> None:
+        """Project until cancelled; stop for good on an error."""
+        try:
+            while True:
+                await self.catch_up()
+                self._wake.clear()
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
+            self.failure = error
+            log.error(
+                "projector_stopped",
+                projector=self.name,
+                position=self.position,
+                error=repr(error),
+            )
+            async with self._advanced:
+                self._advanced.notify_all()
+            raise
+
+    def wake(self) -> None:
+        """Ask for a batch now rather than at the next poll."""
+        self._wake.set()
+
+    # Work -------------------------------------------------------------------
+
+    async def catch_up(self) -> int:
+        """Project batches until the log is exhausted; return events applied."""
+        total = 0
+        while applied := await self.project_batch():
+            total += applied
+
+        return total
+
+    async def project_batch(self) -> int:
+        async with self._pool.acquire() as connection, connection.transaction():
+            checkpoint = await connection.fetchval(
+                "SELECT position FROM es.checkpoints WHERE projector = $1"
+                " FOR UPDATE SKIP LOCKED",
+                self.name,
+            )
+            if checkpoint is None:
+                # Another process is projecting; follow its progress.
+                await self._advance(
+                    await connection.fetchval(
+                        "SELECT position FROM es.checkpoints WHERE projector = $1",
+                        self.name,
+                    )
+                )
+                return 0
+
+            rows = await connection.fetch(
+                "SELECT position, event_type, schema_version, data FROM es.events"
+                " WHERE position > $1 ORDER BY position LIMIT $2",
+                checkpoint,
+                self._batch_size,
+            )
+            if not rows:
+                await self._advance(checkpoint)
+                return 0
+
+            _check_contiguous(checkpoint, [row["position"] for row in rows])
+            events = [
+                codec.decode(row["event_type"], row["schema_version"], row["data"])
+                for row in rows
+            ]
+            await self._fold(connection, events)
+
+            last = rows[-1]["position"]
+            await connection.execute(
+                "UPDATE es.checkpoints SET position = $2, updated_at = now()"
+                " WHERE projector = $1",
+                self.name,
+                last,
+            )
+
+        await self._advance(last)
+
+        return len(rows)
+
+    # Read barrier -----------------------------------------------------------
+
+    async def wait_for(self, position: int, timeout: float) -> None:
+        """Return once the read models include ``position``."""
+        if self.position >= position:
+            return
+
+        self.wake()
+        async with self._advanced:
+            try:
+                await asyncio.wait_for(
+                    self._advanced.wait_for(
+                        lambda: self.position >= position or self.failure is not None
+                    ),
+                    timeout,
+                )
+            except TimeoutError:
+                msg = f"read models are behind the log (at {self.position})"
+                raise ProjectionStopped(msg) from None
+        if self.failure is not None and self.position < position:
+            raise ProjectionStopped("the projector stopped on an error")
+
+    async def _advance(self, position: int) -> None:
+        if position != self.position:
+            self.position = position
+            async with self._advanced:
+                self._advanced.notify_all()
+
+
+def _check_contiguous(checkpoint: int, positions: list[int]) -> None:
+    expected = range(checkpoint + 1, checkpoint + 1 + len(positions))
+    if positions != list(expected):
+        hole = next(
+            want for want, got in zip(expected, positions, strict=True) if want != got
+        )
+        msg = f"the log has no event at position {hole}; refusing to skip it"
+        raise LogHole(msg)

@@ -1,0 +1,1 @@
+"""Reads over the tracking read models, answering in MLflow entities."""

@@ -1,0 +1,101 @@
+"""Metric history reads."""
+
+import math
+
+import asyncpg
+
+from projections.views import Metric, MetricWithRunId, wire_double
+from tracker.db import Connection
+
+
+async def metric_history(
+    connection: Connection,
+    run_id: str,
+    key: str,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[Metric]:
+    """One metric's points in MLflow's order: timestamp, step, value."""
+    rows = await connection.fetch(
+        "SELECT timestamp, step, value FROM rm.metrics"
+        " WHERE run_id = $1 AND key = $2"
+        " ORDER BY timestamp, step, value OFFSET $3 LIMIT $4",
+        run_id,
+        key,
+        offset,
+        limit,
+    )
+
+    return [
+        Metric(key=key, value=wire_double(value), timestamp=timestamp, step=step)
+        for timestamp, step, value in rows
+    ]
+
+
+async def sampled_history(
+    connection: Connection,
+    run_id: str,
+    key: str,
+    *,
+    max_results: int,
+    steps: tuple[int, int] | None,
+) -> list[MetricWithRunId]:
+    """Up to ``max_results`` points spread evenly over the run's history.
+
+    The points are ordered by step, timestamp and value and cut into
+    ``max_results`` buckets; the first point of each bucket is kept, and the
+    very last point always is, replacing the final sample if the page is full.
+    """
+    low, high = steps if steps is not None else (None, None)
+    window = " AND ($3::int8 IS NULL OR step BETWEEN $3 AND $4::int8)"
+
+    rows = await connection.fetch(
+        "SELECT DISTINCT ON (bucket) step, timestamp, value FROM ("
+        " SELECT step, timestamp, value,"
+        " ntile($5) OVER (ORDER BY step, timestamp, value) AS bucket"
+        " FROM rm.metrics WHERE run_id = $1 AND key = $2" + window + ") AS m"
+        " ORDER BY bucket, step, timestamp, value",
+        run_id,
+        key,
+        low,
+        high,
+        max_results,
+    )
+    last = await connection.fetchrow(
+        "SELECT step, timestamp, value FROM rm.metrics"
+        " WHERE run_id = $1 AND key = $2"
+        + window
+        + " ORDER BY step DESC, timestamp DESC, value DESC LIMIT 1",
+        run_id,
+        key,
+        low,
+        high,
+    )
+
+    points = [(row[0], row[1], row[2]) for row in rows]
+    if last is not None and (not points or not _same(points[-1], last)):
+        if len(points) >= max_results:
+            points[-1] = (last[0], last[1], last[2])
+        else:
+            points.append((last[0], last[1], last[2]))
+
+    return [
+        MetricWithRunId(
+            key=key,
+            value=wire_double(value),
+            timestamp=timestamp,
+            step=step,
+            run_id=run_id,
+        )
+        for step, timestamp, value in points
+    ]
+
+
+def _same(point: tuple[int, int, float], row: asyncpg.Record) -> bool:
+    """Compare two points, NaN equal to NaN as PostgreSQL has it."""
+    step, timestamp, value = point
+    other = row[2]
+    same_value = value == other or (math.isnan(value) and math.isnan(other))
+
+    return step == row[0] and timestamp == row[1] and same_value

@@ -1,0 +1,1 @@
+"""MLflow search for runs and experiments: the grammar and its SQL."""

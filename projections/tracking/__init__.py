@@ -1,0 +1,1 @@
+"""The tracking projection: experiments, runs and their data."""

@@ -1,0 +1,95 @@
+-- Read models of the tracking projector, folded from es.events.
+--
+-- This file is not a migration: the projector owns the rm schema.  When the
+-- text of this file changes, the projector drops rm, creates it anew from
+-- here and replays the log, so a read model never lags its own definition.
+
+CREATE SCHEMA rm;
+
+CREATE TABLE rm.experiments (
+    experiment_id     bigint PRIMARY KEY,
+    name              text   NOT NULL,
+    artifact_location text   NOT NULL,
+    lifecycle_stage   text   NOT NULL,
+    creation_time     bigint NOT NULL,
+    last_update_time  bigint NOT NULL
+);
+
+CREATE INDEX experiments_name ON rm.experiments (name);
+
+CREATE TABLE rm.experiment_tags (
+    experiment_id bigint NOT NULL,
+    key           text   NOT NULL,
+    value         text   NOT NULL,
+    PRIMARY KEY (experiment_id, key)
+);
+
+CREATE TABLE rm.runs (
+    run_id          text   PRIMARY KEY,
+    experiment_id   bigint NOT NULL,
+    run_name        text   NOT NULL,
+    user_id         text   NOT NULL,
+    status          text   NOT NULL,
+    start_time      bigint,
+    end_time        bigint,
+    artifact_uri    text   NOT NULL,
+    lifecycle_stage text   NOT NULL
+);
+
+CREATE INDEX runs_by_experiment ON rm.runs (experiment_id, start_time DESC, run_id);
+
+CREATE TABLE rm.params (
+    run_id text NOT NULL,
+    key    text NOT NULL,
+    value  text NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+
+CREATE TABLE rm.tags (
+    run_id text NOT NULL,
+    key    text NOT NULL,
+    value  text NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+
+CREATE TABLE rm.latest_metrics (
+    run_id    text             NOT NULL,
+    key       text             NOT NULL,
+    value     double precision NOT NULL,
+    timestamp bigint           NOT NULL,
+    step      bigint           NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+
+-- The natural key dedupes exact repeats, as MLflow does for retried batches.
+CREATE TABLE rm.metrics (
+    run_id    text             NOT NULL,
+    key       text             NOT NULL,
+    timestamp bigint           NOT NULL,
+    step      bigint           NOT NULL,
+    value     double precision NOT NULL,
+    PRIMARY KEY (run_id, key, timestamp, step, value)
+);
+
+CREATE TABLE rm.datasets (
+    experiment_id bigint NOT NULL,
+    name          text   NOT NULL,
+    digest        text   NOT NULL,
+    source_type   text   NOT NULL,
+    source        text   NOT NULL,
+    schema        text,
+    profile       text,
+    PRIMARY KEY (experiment_id, name, digest)
+);
+
+CREATE TABLE rm.run_inputs (
+    run_id         text   NOT NULL,
+    dataset_name   text   NOT NULL,
+    dataset_digest text   NOT NULL,
+    experiment_id  bigint NOT NULL,
+    -- The mlflow.data.context input tag, kept apart for search.
+    context        text,
+    tags           jsonb  NOT NULL,
+    logged_at      bigint NOT NULL,
+    PRIMARY KEY (run_id, dataset_name, dataset_digest)
+);

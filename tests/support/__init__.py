@@ -1,0 +1,1 @@
+"""Helpers the test suite shares: fixtures' building blocks, not tests."""

@@ -1,0 +1,1 @@
+"""Calabi ML's MLflow-compatible tracking server."""

@@ -1,0 +1,1 @@
+"""The MLflow REST API: handlers that parse, call a command or a query, answer."""

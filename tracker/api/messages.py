@@ -1,0 +1,162 @@
+"""MLflow's request messages for the tracking API, as typed structs.
+
+Field names and types follow MLflow's protos (``service.proto``).  Fields the
+proto marks required but the server checks itself are optional here, so a
+missing one gets MLflow's own message rather than a decoder's.
+"""
+
+import msgspec
+
+
+class Message(msgspec.Struct, kw_only=True):
+    """Base of request messages; unknown fields are ignored, as MLflow does."""
+
+
+class KeyValueIn(Message):
+    key: str | None = None
+    value: str | None = None
+
+
+class MetricIn(Message):
+    key: str | None = None
+    value: float | None = None
+    timestamp: int | None = None
+    step: int = 0
+
+
+class DatasetIn(Message):
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+
+
+class DatasetInputIn(Message):
+    dataset: DatasetIn
+    tags: list[KeyValueIn] = []
+
+
+# Experiments --------------------------------------------------------------
+
+
+class CreateExperiment(Message):
+    name: str | None = None
+    artifact_location: str | None = None
+    tags: list[KeyValueIn] = []
+
+
+class ExperimentRef(Message):
+    experiment_id: str | None = None
+
+
+class GetExperimentByName(Message):
+    experiment_name: str | None = None
+
+
+class UpdateExperiment(Message):
+    experiment_id: str | None = None
+    new_name: str | None = None
+
+
+class SetExperimentTag(Message):
+    experiment_id: str | None = None
+    key: str | None = None
+    value: str | None = None
+
+
+class DeleteExperimentTag(Message):
+    experiment_id: str | None = None
+    key: str | None = None
+
+
+class SearchExperiments(Message):
+    max_results: int | None = None
+    page_token: str | None = None
+    filter: str | None = None
+    order_by: list[str] = []
+    view_type: str | int | None = None
+
+
+class SearchDatasets(Message):
+    experiment_ids: list[str] = []
+
+
+# Runs ---------------------------------------------------------------------
+
+
+class RunRef(Message):
+    run_id: str | None = None
+    run_uuid: str | None = None
+
+
+class CreateRun(Message):
+    experiment_id: str | None = None
+    user_id: str | None = None
+    run_name: str | None = None
+    start_time: int | None = None
+    tags: list[KeyValueIn] = []
+
+
+class UpdateRun(RunRef):
+    status: str | int | None = None
+    end_time: int | None = None
+    run_name: str | None = None
+
+
+class LogMetric(RunRef):
+    key: str | None = None
+    value: float | None = None
+    timestamp: int | None = None
+    step: int = 0
+
+
+class LogParam(RunRef):
+    key: str | None = None
+    value: str | None = None
+
+
+class SetTag(RunRef):
+    key: str | None = None
+    value: str | None = None
+
+
+class DeleteTag(RunRef):
+    key: str | None = None
+
+
+class LogBatch(RunRef):
+    metrics: list[MetricIn] = []
+    params: list[KeyValueIn] = []
+    tags: list[KeyValueIn] = []
+
+
+class LogInputs(RunRef):
+    datasets: list[DatasetInputIn] = []
+
+
+class SearchRuns(Message):
+    experiment_ids: list[str] = []
+    filter: str | None = None
+    run_view_type: str | int | None = None
+    max_results: int | None = None
+    order_by: list[str] = []
+    page_token: str | None = None
+
+
+# Metrics ------------------------------------------------------------------
+
+
+class GetMetricHistory(RunRef):
+    metric_key: str | None = None
+    max_results: int | None = None
+    page_token: str | None = None
+
+
+class GetMetricHistoryBulkInterval(Message):
+    run_ids: list[str] = []
+    metric_key: str | None = None
+    start_step: int | None = None
+    end_step: int | None = None
+    max_results: int | None = None

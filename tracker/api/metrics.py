@@ -1,0 +1,96 @@
+"""Handlers of ``/mlflow/metrics/...``."""
+
+from aiohttp import web
+
+from projections.queries.metrics import metric_history, sampled_history
+from projections.queries.runs import run_exists
+from projections.search.page_tokens import decode_offset, encode_offset
+from projections.views import MetricWithRunId
+from tracker.api import messages as m
+from tracker.api.fields import page_size, required, respond, run_id_of
+from tracker.errors import InvalidParameter, NotFound
+from tracker.http.request_parsing import parse
+from tracker.http.tenants import reading
+
+MAX_HISTORY_PAGE = 2**31 - 1
+MAX_BULK_RUNS = 100
+MAX_BULK_POINTS_PER_RUN = 2500
+
+
+async def get_metric_history(request: web.Request) -> web.Response:
+    message = await parse(request, m.GetMetricHistory)
+    run_id = run_id_of(message)
+    key = required(message.metric_key, "metric_key")
+    offset = decode_offset(message.page_token)
+    limit = (
+        page_size(message.max_results, MAX_HISTORY_PAGE, MAX_HISTORY_PAGE)
+        if message.max_results is not None
+        else None
+    )
+
+    async with reading(request) as connection:
+        points = await metric_history(
+            connection,
+            run_id,
+            key,
+            offset=offset,
+            limit=limit + 1 if limit is not None else None,
+        )
+
+    # An unknown run or key is an empty history, as the stock server answers.
+    answer: dict[str, object] = {}
+    if limit is not None and len(points) > limit:
+        points = points[:limit]
+        answer["next_page_token"] = encode_offset(offset + limit)
+    if points:
+        answer["metrics"] = points
+
+    return respond(answer)
+
+
+async def get_metric_history_bulk_interval(request: web.Request) -> web.Response:
+    message = await parse(request, m.GetMetricHistoryBulkInterval)
+    key = required(message.metric_key, "metric_key")
+    run_ids = _bulk_run_ids(message.run_ids)
+    max_results = page_size(
+        message.max_results, MAX_BULK_POINTS_PER_RUN, MAX_BULK_POINTS_PER_RUN
+    )
+    steps = _step_window(message.start_step, message.end_step)
+
+    points: list[MetricWithRunId] = []
+    async with reading(request) as connection:
+        for run_id in run_ids:
+            if not await run_exists(connection, run_id):
+                raise NotFound(f"Run with id={run_id} not found")
+            points += await sampled_history(
+                connection, run_id, key, max_results=max_results, steps=steps
+            )
+
+    return respond({"metrics": points} if points else {})
+
+
+def _bulk_run_ids(run_ids: list[str]) -> list[str]:
+    if not run_ids:
+        raise InvalidParameter("Missing value for required parameter 'run_ids'.")
+    if len(run_ids) > MAX_BULK_RUNS:
+        msg = (
+            f"GetMetricHistoryBulkInterval request must specify at most "
+            f"{MAX_BULK_RUNS} run_ids. Received {len(run_ids)} run_ids."
+        )
+        raise InvalidParameter(msg)
+    return list(dict.fromkeys(run_ids))
+
+
+def _step_window(start: int | None, end: int | None) -> tuple[int, int] | None:
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        msg = "If either start step or end step are specified, both must be specified."
+        raise InvalidParameter(msg)
+    if start > end:
+        msg = (
+            "end_step must be greater than start_step. "
+            f"Found start_step={start} and end_step={end}."
+        )
+        raise InvalidParameter(msg)
+    return (start, end)

@@ -1,0 +1,1 @@
+"""The calabi command line."""

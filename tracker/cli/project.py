@@ -1,0 +1,49 @@
+"""``calabi project``: run a tenant's projectors in their own process."""
+
+import asyncio
+
+import asyncpg
+import click
+import structlog
+
+from tracker.cli.options import database_url, embedded, resolve_database_url
+from tracker.config import DEFAULT_TENANT
+from tracker.tenancy.names import tenant_database
+from tracker.tenancy.tenant import tracking_projector
+
+log = structlog.get_logger("calabi.project")
+
+
+@click.command()
+@database_url
+@embedded
+@click.option("--tenant", default=DEFAULT_TENANT, show_default=True)
+@click.option("--once", is_flag=True, help="Catch up with the log, then exit.")
+@click.option(
+    "--rebuild", is_flag=True, help="Drop the read models and replay the whole log."
+)
+def project(
+    database_url: str | None, embedded: bool, tenant: str, once: bool, rebuild: bool
+) -> None:
+    """Fold a tenant's event log into its read models."""
+    url = resolve_database_url(database_url, embedded)
+    asyncio.run(_project(url, tenant, once=once, rebuild=rebuild))
+
+
+async def _project(url: str, tenant: str, *, once: bool, rebuild: bool) -> None:
+    pool = await asyncpg.create_pool(
+        url, database=tenant_database(tenant), min_size=1, max_size=2
+    )
+    try:
+        projector = tracking_projector(pool)
+        if rebuild:
+            await projector.rebuild()
+        else:
+            await projector.prepare()
+        if once:
+            applied = await projector.catch_up()
+            log.info("caught_up", tenant=tenant, events=applied, at=projector.position)
+        else:
+            await projector.run()
+    finally:
+        await pool.close()

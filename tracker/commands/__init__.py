@@ -1,0 +1,1 @@
+"""Commands: check a request against the write-side state, then append."""

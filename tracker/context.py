@@ -1,0 +1,24 @@
+"""Who is asking, carried through a request in a context variable.
+
+The HTTP layer sets it once per request; the append path reads the actor and
+request id from it for event metadata and records the positions it wrote, so
+the request's log line can name them.
+"""
+
+from contextvars import ContextVar
+
+import msgspec
+
+
+class RequestContext(msgspec.Struct, kw_only=True):
+    tenant: str
+    actor: str
+    request_id: str
+    client: str | None = None
+    user_agent: str | None = None
+    positions: list[int] = msgspec.field(default_factory=list)
+
+
+current_request: ContextVar[RequestContext | None] = ContextVar(
+    "current_request", default=None
+)

@@ -1,0 +1,1 @@
+"""The tenant event log: event types, their encoding, and the append path."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing: application, routing, request parsing, errors, logging."""

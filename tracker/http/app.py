@@ -1,0 +1,36 @@
+"""The aiohttp application: routes, middleware and the resources they use."""
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from tracker.config import Settings
+from tracker.http.keys import SETTINGS, TENANTS
+from tracker.http.middleware import handle_request
+from tracker.http.routes import add_routes
+from tracker.tenancy.catalog import Catalog
+from tracker.tenancy.tenant import TenantRouter
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[handle_request], client_max_size=MAX_BODY_BYTES)
+    app[SETTINGS] = settings
+    app[TENANTS] = TenantRouter(settings, Catalog(settings.database_url))
+    add_routes(app, settings.prefix.rstrip("/"))
+    app.cleanup_ctx.append(_tenants)
+
+    return app
+
+
+async def _tenants(app: web.Application) -> AsyncIterator[None]:
+    router = app[TENANTS]
+
+    # Open the default tenant now so its projector is running before the
+    # first request, and a missing tenant fails the start, not a request.
+    await router.tenant(app[SETTINGS].default_tenant)
+
+    yield
+
+    await router.close()

@@ -1,0 +1,123 @@
+"""Turning an HTTP request into a typed MLflow request message.
+
+MLflow parses requests as protobuf JSON: snake_case and lowerCamelCase keys
+are both accepted, unknown keys are ignored, numbers may come as strings,
+and doubles may be the strings "NaN", "Infinity" and "-Infinity".  GET
+requests carry their fields in the query string, a repeated field as a
+repeated key; a GET with no query string may carry a JSON body instead.
+The stock client sends DELETE parameters in a JSON body.
+"""
+
+import re
+import types
+import typing
+from typing import Any, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from tracker.errors import InvalidParameter
+
+M = TypeVar("M", bound=msgspec.Struct)
+
+JSON_CONTENT_TYPE = "application/json"
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
+_MISSING_FIELD = re.compile(r"Object missing required field `(\w+)`")
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`")
+_json_object = msgspec.json.Decoder(dict[str, Any])
+
+
+async def parse(request: web.Request, message: type[M]) -> M:
+    """Decode the request's fields into ``message``, or raise InvalidParameter."""
+    fields = await _raw_fields(request, message)
+
+    try:
+        return msgspec.convert(_snake_keys(fields), message, strict=False)
+    except msgspec.ValidationError as error:
+        raise InvalidParameter(_explain(str(error))) from None
+
+
+async def _raw_fields(request: web.Request, message: type[msgspec.Struct]) -> Any:
+    if request.method == "GET" and request.query:
+        return _query_fields(request, message)
+
+    body = await request.read()
+    if (
+        request.method in ("POST", "PUT")
+        and body
+        and request.content_type != JSON_CONTENT_TYPE
+    ):
+        msg = (
+            f"Bad Request. Content-Type must be one of ['{JSON_CONTENT_TYPE}'], "
+            f"got '{request.content_type}'."
+        )
+        raise InvalidParameter(msg)
+
+    if not body.strip():
+        return _query_fields(request, message)
+    try:
+        return _json_object.decode(body)
+    except msgspec.DecodeError as error:
+        raise InvalidParameter(f"Malformed JSON in request body: {error}") from None
+
+
+def _query_fields(
+    request: web.Request, message: type[msgspec.Struct]
+) -> dict[str, Any]:
+    repeated = _list_fields(message)
+    fields: dict[str, Any] = {}
+    for raw_key in request.query:
+        key = _snake(raw_key)
+        values = request.query.getall(raw_key)
+        fields[key] = values if key in repeated else values[-1]
+
+    return fields
+
+
+def _list_fields(message: type[msgspec.Struct]) -> frozenset[str]:
+    hints = typing.get_type_hints(message)
+    return frozenset(name for name, hint in hints.items() if _is_list(hint))
+
+
+def _is_list(hint: Any) -> bool:
+    if typing.get_origin(hint) in (list, tuple):
+        return True
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return any(_is_list(arm) for arm in typing.get_args(hint))
+    return False
+
+
+def _snake(key: str) -> str:
+    return _CAMEL_HUMP.sub(lambda hump: "_" + hump.group(1).lower(), key)
+
+
+def _snake_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            snake = _snake(key) if isinstance(key, str) else key
+            if snake in result:
+                msg = f"Field '{snake}' is given twice, in two spellings"
+                raise InvalidParameter(msg)
+            result[snake] = _snake_keys(item)
+        return result
+    if isinstance(value, list):
+        return [_snake_keys(item) for item in value]
+    return value
+
+
+def _explain(error: str) -> str:
+    """Reword msgspec's validation message the way MLflow phrases it."""
+    missing = _MISSING_FIELD.search(error)
+    if missing is not None:
+        where = _AT_PATH.search(error)
+        field = missing.group(1)
+        if where is not None and where.group(1):
+            field = f"{where.group(1)}.{field}"
+        return f"Missing value for required parameter '{field}'."
+
+    where = _AT_PATH.search(error)
+    if where is not None:
+        problem = error[: where.start()]
+        return f"Invalid value for parameter '{where.group(1)}' supplied: {problem}"
+    return f"Invalid request: {error}"

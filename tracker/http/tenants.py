@@ -1,0 +1,39 @@
+"""Routing a request to its tenant: the only way handlers reach a database."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+from tracker.context import current_request
+from tracker.db import Connection
+from tracker.eventlog.append import WriteTransaction
+from tracker.http.keys import SETTINGS, TENANTS
+from tracker.tenancy.tenant import Tenant
+
+
+async def tenant_for(request: web.Request) -> Tenant:
+    """The caller's tenant.  Until sign-in exists, the default tenant."""
+    context = current_request.get()
+    name = context.tenant if context else request.app[SETTINGS].default_tenant
+
+    return await request.app[TENANTS].tenant(name)
+
+
+@asynccontextmanager
+async def reading(request: web.Request) -> AsyncIterator[Connection]:
+    """A connection that sees every write acknowledged before the request."""
+    tenant = await tenant_for(request)
+    timeout = request.app[SETTINGS].read_barrier_timeout
+
+    async with tenant.reading(timeout) as connection:
+        yield connection
+
+
+@asynccontextmanager
+async def writing(request: web.Request) -> AsyncIterator[WriteTransaction]:
+    """A transaction for one command; its events commit with it."""
+    tenant = await tenant_for(request)
+
+    async with tenant.writer.transaction() as tx:
+        yield tx

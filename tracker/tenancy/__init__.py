@@ -1,0 +1,1 @@
+"""Tenants: the catalog, one database per tenant, and routing to it."""
