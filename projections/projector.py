@@ -130,6 +130,11 @@ class Projector:
         return total
 
     async def project_batch(self) -> int:
+        """Fold the next batch of events; return how many were applied.
+
+        Events before a hole are applied and committed, then ``LogHole`` is
+        raised: the read models stay as current as the log allows.
+        """
         async with self._pool.acquire() as connection, connection.transaction():
             checkpoint = await connection.fetchval(
                 "SELECT position FROM es.checkpoints WHERE projector = $1"
@@ -152,28 +157,25 @@ class Projector:
                 checkpoint,
                 self._batch_size,
             )
-            if not rows:
-                await self._advance(checkpoint)
-                return 0
+            contiguous = _contiguous_prefix(checkpoint, [row[0] for row in rows])
+            applied = rows[:contiguous]
+            if applied:
+                events = [codec.decode(row[1], row[2], row[3]) for row in applied]
+                await self._fold(connection, events)
+                await connection.execute(
+                    "UPDATE es.checkpoints SET position = $2, updated_at = now()"
+                    " WHERE projector = $1",
+                    self.name,
+                    applied[-1][0],
+                )
 
-            _check_contiguous(checkpoint, [row["position"] for row in rows])
-            events = [
-                codec.decode(row["event_type"], row["schema_version"], row["data"])
-                for row in rows
-            ]
-            await self._fold(connection, events)
+        await self._advance(applied[-1][0] if applied else checkpoint)
+        if contiguous < len(rows):
+            hole = (applied[-1][0] if applied else checkpoint) + 1
+            msg = f"the log has no event at position {hole}; refusing to skip it"
+            raise LogHole(msg)
 
-            last = rows[-1]["position"]
-            await connection.execute(
-                "UPDATE es.checkpoints SET position = $2, updated_at = now()"
-                " WHERE projector = $1",
-                self.name,
-                last,
-            )
-
-        await self._advance(last)
-
-        return len(rows)
+        return len(applied)
 
     # Read barrier -----------------------------------------------------------
 
@@ -204,11 +206,9 @@ class Projector:
                 self._advanced.notify_all()
 
 
-def _check_contiguous(checkpoint: int, positions: list[int]) -> None:
-    expected = range(checkpoint + 1, checkpoint + 1 + len(positions))
-    if positions != list(expected):
-        hole = next(
-            want for want, got in zip(expected, positions, strict=True) if want != got
-        )
-        msg = f"the log has no event at position {hole}; refusing to skip it"
-        raise LogHole(msg)
+def _contiguous_prefix(checkpoint: int, positions: list[int]) -> int:
+    """How many of ``positions`` follow ``checkpoint`` with no hole."""
+    for index, position in enumerate(positions):
+        if position != checkpoint + 1 + index:
+            return index
+    return len(positions)

@@ -22,20 +22,30 @@ log = structlog.get_logger("calabi.project")
 @click.option(
     "--rebuild", is_flag=True, help="Drop the read models and replay the whole log."
 )
+@click.option("--batch-size", default=2000, show_default=True, type=int)
 def project(
-    database_url: str | None, embedded: bool, tenant: str, once: bool, rebuild: bool
+    database_url: str | None,
+    embedded: bool,
+    tenant: str,
+    once: bool,
+    rebuild: bool,
+    batch_size: int,
 ) -> None:
     """Fold a tenant's event log into its read models."""
     url = resolve_database_url(database_url, embedded)
-    asyncio.run(_project(url, tenant, once=once, rebuild=rebuild))
+    asyncio.run(
+        _project(url, tenant, once=once, rebuild=rebuild, batch_size=batch_size)
+    )
 
 
-async def _project(url: str, tenant: str, *, once: bool, rebuild: bool) -> None:
+async def _project(
+    url: str, tenant: str, *, once: bool, rebuild: bool, batch_size: int
+) -> None:
     pool = await asyncpg.create_pool(
         url, database=tenant_database(tenant), min_size=1, max_size=2
     )
     try:
-        projector = tracking_projector(pool)
+        projector = tracking_projector(pool, batch_size=batch_size)
         if rebuild:
             await projector.rebuild()
         else:

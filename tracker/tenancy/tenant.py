@@ -27,12 +27,13 @@ log = structlog.get_logger("calabi.tenancy")
 TRACKING_PROJECTOR = "tracking"
 
 
-def tracking_projector(pool: asyncpg.Pool) -> Projector:
+def tracking_projector(pool: asyncpg.Pool, batch_size: int = 2000) -> Projector:
     return Projector(
         pool,
         name=TRACKING_PROJECTOR,
         fold=fold,
         definition=files_in("read_models") / "tracking.sql",
+        batch_size=batch_size,
     )
 
 

@@ -1,0 +1,592 @@
+"""Runs, their data and their search, through the stock MlflowClient."""
+
+import math
+from typing import Any
+
+import mlflow
+import pytest
+import requests
+from mlflow.entities import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    Metric,
+    Param,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+RUN_NAME_TAG = "mlflow.runName"
+
+
+@pytest.fixture
+def experiment_id(client: MlflowClient, unique: str) -> str:
+    """A fresh experiment, so searches see only the test's own runs."""
+    created: str = client.create_experiment(f"runs-{unique}")
+    return created
+
+
+def new_run_id(client: MlflowClient, experiment_id: str, **kwargs: Any) -> str:
+    run_id: str = client.create_run(experiment_id, **kwargs).info.run_id
+    return run_id
+
+
+def dataset(name: str, digest: str) -> Dataset:
+    return Dataset(
+        name=name,
+        digest=digest,
+        source_type="local",
+        source=f"file:///data/{name}.csv",
+        schema='{"columns": ["x"]}',
+        profile='{"rows": 3}',
+    )
+
+
+# Creating and reading runs --------------------------------------------------
+
+
+def test_create_run_returns_a_running_run_with_tags_name_and_start_time(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run = client.create_run(
+        experiment_id, start_time=1_700_000_000_000, tags={"team": "nlp"}, run_name="r1"
+    )
+
+    assert run.info.run_name == "r1"
+    assert run.info.status == "RUNNING"
+    assert run.info.start_time == 1_700_000_000_000
+    assert run.info.end_time is None
+    assert run.info.experiment_id == experiment_id
+    assert run.info.lifecycle_stage == "active"
+    assert run.data.tags == {"team": "nlp", RUN_NAME_TAG: "r1"}
+
+
+def test_create_run_without_a_name_gets_a_generated_one(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run = client.create_run(experiment_id)
+
+    assert run.info.run_name
+    assert run.data.tags[RUN_NAME_TAG] == run.info.run_name
+
+
+def test_create_run_hands_out_a_proxied_artifact_uri(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run = client.create_run(experiment_id)
+
+    expected = f"mlflow-artifacts:/{experiment_id}/{run.info.run_id}/artifacts"
+    assert run.info.artifact_uri == expected
+
+
+def test_get_run_returns_what_create_run_returned(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    created = client.create_run(experiment_id, tags={"k": "v"}, run_name="same")
+
+    fetched = client.get_run(created.info.run_id)
+
+    assert fetched.info == created.info
+    assert fetched.data.tags == created.data.tags
+
+
+def test_update_run_sets_status_and_name(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id, run_name="old")
+
+    client.update_run(run_id, status="KILLED", name="new")
+
+    run = client.get_run(run_id)
+    assert run.info.status == "KILLED"
+    assert run.info.run_name == "new"
+
+
+def test_update_run_name_also_moves_the_run_name_tag(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id, run_name="old")
+
+    client.update_run(run_id, name="renamed")
+
+    assert client.get_run(run_id).data.tags[RUN_NAME_TAG] == "renamed"
+
+
+def test_setting_the_run_name_tag_renames_the_run(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id, run_name="old")
+
+    client.set_tag(run_id, RUN_NAME_TAG, "by-tag")
+
+    assert client.get_run(run_id).info.run_name == "by-tag"
+
+
+def test_set_terminated_sets_status_and_end_time(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id, start_time=1_000)
+
+    client.set_terminated(run_id, status="FAILED", end_time=2_000)
+
+    run = client.get_run(run_id)
+    assert run.info.status == "FAILED"
+    assert run.info.end_time == 2_000
+
+
+def test_set_terminated_defaults_to_finished(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    client.set_terminated(run_id)
+
+    run = client.get_run(run_id)
+    assert run.info.status == RunStatus.to_string(RunStatus.FINISHED)
+    assert run.info.end_time is not None
+
+
+def test_delete_run_marks_it_deleted(client: MlflowClient, experiment_id: str) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    client.delete_run(run_id)
+
+    assert client.get_run(run_id).info.lifecycle_stage == "deleted"
+
+
+def test_restore_run_makes_it_active_again(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+    client.delete_run(run_id)
+
+    client.restore_run(run_id)
+
+    assert client.get_run(run_id).info.lifecycle_stage == "active"
+
+
+# Metrics ----------------------------------------------------------------
+
+
+def test_log_metric_keeps_every_step_and_timestamp_in_the_history(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+    for step in range(3):
+        client.log_metric(run_id, "loss", 1.0 / (step + 1), timestamp=100 + step, step=step)
+
+    history = client.get_metric_history(run_id, "loss")
+
+    assert [(m.step, m.timestamp, m.value) for m in history] == [
+        (0, 100, 1.0),
+        (1, 101, 0.5),
+        (2, 102, 1.0 / 3),
+    ]
+
+
+def test_run_data_holds_the_latest_value_of_each_metric(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+    client.log_metric(run_id, "acc", 0.9, timestamp=10, step=2)
+    client.log_metric(run_id, "acc", 0.1, timestamp=20, step=1)
+
+    assert client.get_run(run_id).data.metrics == {"acc": 0.9}
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf], ids=["inf", "-inf"])
+def test_infinite_metric_values_survive_a_round_trip(
+    client: MlflowClient, experiment_id: str, value: float
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    client.log_metric(run_id, "edge", value, timestamp=1, step=0)
+
+    assert client.get_run(run_id).data.metrics["edge"] == value
+    assert [m.value for m in client.get_metric_history(run_id, "edge")] == [value]
+
+
+def test_nan_metric_values_survive_a_round_trip(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    client.log_metric(run_id, "edge", math.nan, timestamp=1, step=0)
+
+    assert math.isnan(client.get_run(run_id).data.metrics["edge"])
+    [point] = client.get_metric_history(run_id, "edge")
+    assert math.isnan(point.value)
+
+
+def test_get_metric_history_orders_points_by_timestamp_then_step(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+    logged = [(5, 30, 3.0), (1, 10, 1.0), (0, 20, 2.0), (2, 10, 4.0)]
+    client.log_batch(
+        run_id,
+        metrics=[Metric("m", value, timestamp, step) for step, timestamp, value in logged],
+    )
+
+    history = client.get_metric_history(run_id, "m")
+
+    assert [(m.timestamp, m.step) for m in history] == [(10, 1), (10, 2), (20, 0), (30, 5)]
+
+
+def test_metric_history_pages_through_the_rest_endpoint(
+    client: MlflowClient, experiment_id: str, tracking_uri: str
+) -> None:
+    # The client asks for 25000 points per page, so paging shows only here.
+    run_id = new_run_id(client, experiment_id)
+    client.log_batch(run_id, metrics=[Metric("p", float(i), i, i) for i in range(5)])
+    url = f"{tracking_uri}/api/2.0/mlflow/metrics/get-history"
+
+    steps: list[list[int]] = []
+    query: dict[str, Any] = {"run_id": run_id, "metric_key": "p", "max_results": 2}
+    while True:
+        answer = requests.get(url, params=query, timeout=10)
+        answer.raise_for_status()
+        page = answer.json()
+        steps.append([point["step"] for point in page["metrics"]])
+        if not page.get("next_page_token"):
+            break
+        query["page_token"] = page["next_page_token"]
+
+    assert steps == [[0, 1], [2, 3], [4]]
+
+
+# Params and tags ------------------------------------------------------------
+
+
+def test_log_param_twice_with_the_same_value_is_accepted(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    client.log_param(run_id, "lr", "0.1")
+    client.log_param(run_id, "lr", "0.1")
+
+    assert client.get_run(run_id).data.params == {"lr": "0.1"}
+
+
+def test_log_param_with_a_changed_value_is_an_invalid_parameter(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+    client.log_param(run_id, "lr", "0.1")
+
+    with pytest.raises(MlflowException, match="Changing param values") as raised:
+        client.log_param(run_id, "lr", "0.2")
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert client.get_run(run_id).data.params == {"lr": "0.1"}
+
+
+def test_log_batch_logs_metrics_params_and_tags(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    client.log_batch(
+        run_id,
+        metrics=[Metric("loss", 0.5, 1, 0), Metric("loss", 0.25, 2, 1)],
+        params=[Param("lr", "0.01"), Param("depth", "3")],
+        tags=[RunTag("team", "vision")],
+    )
+
+    data = client.get_run(run_id).data
+    assert data.metrics == {"loss": 0.25}
+    assert data.params == {"lr": "0.01", "depth": "3"}
+    assert data.tags["team"] == "vision"
+    assert len(client.get_metric_history(run_id, "loss")) == 2
+
+
+def test_log_batch_with_duplicate_param_keys_applies_nothing(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    with pytest.raises(MlflowException, match="Duplicate parameter keys") as raised:
+        client.log_batch(
+            run_id,
+            metrics=[Metric("loss", 0.5, 1, 0)],
+            params=[Param("lr", "0.1"), Param("lr", "0.2")],
+            tags=[RunTag("team", "vision")],
+        )
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+    data = client.get_run(run_id).data
+    assert data.metrics == {}
+    assert data.params == {}
+    assert "team" not in data.tags
+
+
+def test_set_tag_overwrites_the_value(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    client.set_tag(run_id, "stage", "dev")
+    client.set_tag(run_id, "stage", "prod")
+
+    assert client.get_run(run_id).data.tags["stage"] == "prod"
+
+
+def test_delete_tag_removes_it(client: MlflowClient, experiment_id: str) -> None:
+    run_id = new_run_id(client, experiment_id, tags={"stage": "dev"})
+
+    client.delete_tag(run_id, "stage")
+
+    assert "stage" not in client.get_run(run_id).data.tags
+
+
+def test_delete_of_a_missing_tag_does_not_exist(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    with pytest.raises(MlflowException, match="No tag with name: absent") as raised:
+        client.delete_tag(run_id, "absent")
+
+    assert raised.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+# Inputs ---------------------------------------------------------------------
+
+
+def test_log_inputs_shows_datasets_and_their_tags_on_the_run(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+    train = DatasetInput(
+        dataset("train", "d1"), tags=[InputTag("mlflow.data.context", "training")]
+    )
+
+    client.log_inputs(run_id, [train])
+
+    [logged] = client.get_run(run_id).inputs.dataset_inputs
+    assert logged.dataset.name == "train"
+    assert logged.dataset.digest == "d1"
+    assert logged.dataset.source_type == "local"
+    assert logged.dataset.source == "file:///data/train.csv"
+    assert logged.dataset.schema == '{"columns": ["x"]}'
+    assert logged.dataset.profile == '{"rows": 3}'
+    assert [(tag.key, tag.value) for tag in logged.tags] == [
+        ("mlflow.data.context", "training")
+    ]
+
+
+# Search ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def searchable(client: MlflowClient, experiment_id: str) -> dict[str, str]:
+    """Three runs with distinct metrics, params, tags, names and datasets."""
+    run_ids = {}
+    for index, name in enumerate(["alpha", "beta", "gamma"]):
+        run_id = new_run_id(client, experiment_id, run_name=name)
+        client.log_batch(
+            run_id,
+            metrics=[Metric("score", float(index), 1, 0)],
+            params=[Param("depth", str(index))],
+            tags=[RunTag("family", "greek" if index < 2 else "other")],
+        )
+        context = InputTag("mlflow.data.context", "eval" if index else "training")
+        client.log_inputs(run_id, [DatasetInput(dataset(f"ds-{name}", f"dg{index}"), [context])])
+        run_ids[name] = run_id
+    return run_ids
+
+
+def names_of(runs: list[Any]) -> list[str]:
+    return [run.info.run_name for run in runs]
+
+
+def test_search_runs_filters_by_metric(
+    client: MlflowClient, experiment_id: str, searchable: dict[str, str]
+) -> None:
+    runs = client.search_runs([experiment_id], "metrics.score >= 1", order_by=["metrics.score"])
+
+    assert names_of(runs) == ["beta", "gamma"]
+
+
+def test_search_runs_filters_by_param(
+    client: MlflowClient, experiment_id: str, searchable: dict[str, str]
+) -> None:
+    runs = client.search_runs([experiment_id], "params.depth = '2'")
+
+    assert names_of(runs) == ["gamma"]
+
+
+def test_search_runs_filters_by_tag(
+    client: MlflowClient, experiment_id: str, searchable: dict[str, str]
+) -> None:
+    runs = client.search_runs(
+        [experiment_id], "tags.family = 'greek'", order_by=["attributes.run_name"]
+    )
+
+    assert names_of(runs) == ["alpha", "beta"]
+
+
+def test_search_runs_filters_by_attribute(
+    client: MlflowClient, experiment_id: str, searchable: dict[str, str]
+) -> None:
+    by_name = client.search_runs([experiment_id], "attributes.run_name = 'beta'")
+    by_id = client.search_runs(
+        [experiment_id],
+        f"attributes.run_id IN ('{searchable['alpha']}', '{searchable['gamma']}')",
+        order_by=["attributes.run_name"],
+    )
+
+    assert names_of(by_name) == ["beta"]
+    assert names_of(by_id) == ["alpha", "gamma"]
+
+
+def test_search_runs_filters_by_dataset(
+    client: MlflowClient, experiment_id: str, searchable: dict[str, str]
+) -> None:
+    by_name = client.search_runs([experiment_id], "datasets.name = 'ds-beta'")
+    by_context = client.search_runs([experiment_id], "datasets.context = 'training'")
+    by_digest = client.search_runs(
+        [experiment_id], "datasets.digest IN ('dg1', 'dg2')", order_by=["run_name"]
+    )
+
+    assert names_of(by_name) == ["beta"]
+    assert names_of(by_context) == ["alpha"]
+    assert names_of(by_digest) == ["beta", "gamma"]
+
+
+def test_search_runs_orders_by_metric_descending(
+    client: MlflowClient, experiment_id: str, searchable: dict[str, str]
+) -> None:
+    runs = client.search_runs([experiment_id], order_by=["metrics.score DESC"])
+
+    assert names_of(runs) == ["gamma", "beta", "alpha"]
+
+
+def test_search_runs_run_view_type_selects_by_lifecycle(
+    client: MlflowClient, experiment_id: str, searchable: dict[str, str]
+) -> None:
+    client.delete_run(searchable["beta"])
+
+    def names(view_type: int) -> list[str]:
+        runs = client.search_runs(
+            [experiment_id], run_view_type=view_type, order_by=["run_name"]
+        )
+        return names_of(runs)
+
+    assert names(ViewType.ACTIVE_ONLY) == ["alpha", "gamma"]
+    assert names(ViewType.DELETED_ONLY) == ["beta"]
+    assert names(ViewType.ALL) == ["alpha", "beta", "gamma"]
+
+
+def test_search_runs_pages_with_page_token(
+    client: MlflowClient, experiment_id: str, searchable: dict[str, str]
+) -> None:
+    first = client.search_runs([experiment_id], max_results=2, order_by=["run_name"])
+    second = client.search_runs(
+        [experiment_id], max_results=2, order_by=["run_name"], page_token=first.token
+    )
+
+    assert names_of(first) == ["alpha", "beta"]
+    assert names_of(second) == ["gamma"]
+    assert not second.token
+
+
+def test_fluent_search_runs_returns_a_data_frame(
+    tracking_uri: str, experiment_id: str, searchable: dict[str, str]
+) -> None:
+    frame = mlflow.search_runs(
+        experiment_ids=[experiment_id], order_by=["metrics.score DESC"]
+    )
+
+    assert list(frame["run_id"]) == [
+        searchable["gamma"],
+        searchable["beta"],
+        searchable["alpha"],
+    ]
+    assert list(frame["metrics.score"]) == [2.0, 1.0, 0.0]
+    assert list(frame["params.depth"]) == ["2", "1", "0"]
+    assert list(frame["tags.family"]) == ["other", "greek", "greek"]
+
+
+# Errors ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(lambda c, r: c.log_metric(r, "m", 1.0), id="log_metric"),
+        pytest.param(lambda c, r: c.log_param(r, "p", "1"), id="log_param"),
+        pytest.param(lambda c, r: c.set_tag(r, "t", "1"), id="set_tag"),
+        pytest.param(lambda c, r: c.log_batch(r, params=[Param("p", "1")]), id="log_batch"),
+        pytest.param(lambda c, r: c.update_run(r, status="FINISHED"), id="update_run"),
+    ],
+)
+def test_writes_to_a_deleted_run_are_invalid_parameters(
+    client: MlflowClient, experiment_id: str, write: Any
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+    client.delete_run(run_id)
+
+    with pytest.raises(MlflowException, match="must be in the 'active' state") as raised:
+        write(client, run_id)
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_get_run_of_an_unknown_run_does_not_exist(client: MlflowClient) -> None:
+    with pytest.raises(MlflowException, match="Run with id=feedface not found") as raised:
+        client.get_run("feedface")
+
+    assert raised.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_logging_to_an_unknown_run_does_not_exist(client: MlflowClient) -> None:
+    with pytest.raises(MlflowException, match="not found") as raised:
+        client.log_param("feedface", "p", "1")
+
+    assert raised.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_create_run_in_a_deleted_experiment_is_an_invalid_parameter(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    client.delete_experiment(experiment_id)
+
+    with pytest.raises(MlflowException, match="must be in the 'active' state") as raised:
+        client.create_run(experiment_id)
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_create_run_in_a_missing_experiment_does_not_exist(
+    client: MlflowClient,
+) -> None:
+    with pytest.raises(MlflowException, match="No Experiment with id=") as raised:
+        client.create_run("987654321")
+
+    assert raised.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+@pytest.mark.parametrize("key", ["bad!key", "../escape", "/absolute", "a//b"])
+def test_log_metric_with_an_invalid_key_is_an_invalid_parameter(
+    client: MlflowClient, experiment_id: str, key: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    with pytest.raises(MlflowException, match="Invalid metric name") as raised:
+        client.log_metric(run_id, key, 1.0)
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_search_runs_with_a_bad_filter_is_an_invalid_parameter(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    with pytest.raises(MlflowException, match="Invalid") as raised:
+        client.search_runs([experiment_id], "metrics.a > 1 OR params.b = '2'")
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"

@@ -1,0 +1,122 @@
+"""A server killed mid log-batch keeps each batch whole or not at all."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from tests.support.server import free_port
+from tests.support.tenants import new_tenant_name
+from tracker.tenancy.catalog import Catalog
+
+POINTS_PER_BATCH = 1000
+
+
+@contextmanager
+def server_process(
+    cluster_url: str, tenant: str, port: int
+) -> Iterator[subprocess.Popen[bytes]]:
+    command = [
+        str(Path(sys.executable).parent / "calabi"),
+        "--log-level",
+        "warning",
+        "serve",
+        "--database-url",
+        cluster_url,
+        "--tenant",
+        tenant,
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen(command, env=dict(os.environ))
+    try:
+        _wait_for_health(f"http://127.0.0.1:{port}/mlflow/health")
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait_for_health(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        # Polling a port that is not open yet; each refusal returns at once.
+        time.sleep(0.05)
+    raise TimeoutError(url)
+
+
+def _batch(api: str, run_id: str, index: int) -> bool:
+    metrics = [
+        {"key": f"batch-{index}", "value": float(step), "timestamp": step, "step": step}
+        for step in range(POINTS_PER_BATCH)
+    ]
+    try:
+        response = requests.post(
+            f"{api}/runs/log-batch",
+            json={"run_id": run_id, "metrics": metrics},
+            timeout=30,
+        )
+    except requests.RequestException:
+        return False
+    return response.ok
+
+
+def test_killed_server_leaves_every_batch_whole_or_absent(cluster_url: str) -> None:
+    tenant = new_tenant_name("killed")
+    asyncio.run(Catalog(cluster_url).create_tenant(tenant))
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/mlflow/api/2.0/mlflow"
+    batches = 200
+
+    with server_process(cluster_url, tenant, port) as process:
+        run_id = requests.post(
+            f"{api}/runs/create", json={"experiment_id": "0"}, timeout=30
+        ).json()["run"]["info"]["run_id"]
+        acknowledged: list[int] = []
+        enough = threading.Event()
+
+        def send(index: int) -> None:
+            if _batch(api, run_id, index):
+                acknowledged.append(index)
+                if len(acknowledged) >= 20:
+                    enough.set()
+
+        with ThreadPoolExecutor(8) as pool:
+            for index in range(batches):
+                pool.submit(send, index)
+            enough.wait(timeout=120)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+
+    with server_process(cluster_url, tenant, port):
+        counts = {
+            index: len(
+                requests.get(
+                    f"{api}/metrics/get-history",
+                    params={"run_id": run_id, "metric_key": f"batch-{index}"},
+                    timeout=30,
+                )
+                .json()
+                .get("metrics", [])
+            )
+            for index in range(batches)
+        }
+
+    assert set(counts.values()) <= {0, POINTS_PER_BATCH}
+    assert all(counts[index] == POINTS_PER_BATCH for index in acknowledged)
+    assert 0 in counts.values(), "the kill came after every batch; nothing was tested"
