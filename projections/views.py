@@ -91,7 +91,7 @@ class RunInputs(View):
 
 
 class RunOutputs(View):
-    pass
+    model_outputs: list["ModelOutput"] = []
 
 
 class Run(View):
@@ -106,3 +106,48 @@ class DatasetSummary(View):
     name: str
     digest: str
     context: str | None = None
+
+
+class ModelOutput(View):
+    model_id: str
+    step: int
+
+
+class LoggedModelMetric(View):
+    key: str
+    value: float | str
+    timestamp: int
+    step: int
+    model_id: str
+    run_id: str
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+class LoggedModelInfo(View):
+    model_id: str
+    experiment_id: str
+    name: str
+    creation_timestamp_ms: int
+    last_updated_timestamp_ms: int
+    artifact_uri: str
+    status: str
+    model_type: str | None = None
+    source_run_id: str | None = None
+    tags: list[KeyValue] = []
+
+
+class LoggedModelData(View):
+    params: list[KeyValue] = []
+    metrics: list[LoggedModelMetric] = []
+
+
+class LoggedModel(View):
+    info: LoggedModelInfo
+    data: LoggedModelData
+
+
+class FileInfo(View):
+    path: str
+    is_dir: bool
+    file_size: int | None = None

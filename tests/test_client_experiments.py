@@ -1,5 +1,7 @@
 """Experiments through the stock MlflowClient, over real HTTP."""
 
+import time
+
 import pytest
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
@@ -21,7 +23,9 @@ def test_create_experiment_keeps_tags_and_artifact_location(
     assert experiment.artifact_location == "s3://bucket/tagged"
     assert experiment.tags == {"team": "vision", "stage": "dev"}
     assert experiment.lifecycle_stage == "active"
+    assert experiment.creation_time is not None
     assert experiment.creation_time > 0
+    assert experiment.last_update_time is not None
     assert experiment.last_update_time >= experiment.creation_time
 
 
@@ -115,7 +119,7 @@ def test_search_experiments_without_order_puts_the_newest_first(
 
     found = client.search_experiments(filter_string=f"name LIKE 'newest-{unique}-%'")
 
-    creation_times = [experiment.creation_time for experiment in found]
+    creation_times = [experiment.creation_time or 0 for experiment in found]
     assert creation_times == sorted(creation_times, reverse=True)
     assert {experiment.experiment_id for experiment in found} == set(created)
 
@@ -319,5 +323,146 @@ def test_search_experiments_with_an_unknown_attribute_is_an_invalid_parameter(
 ) -> None:
     with pytest.raises(MlflowException, match="Invalid") as raised:
         client.search_experiments(filter_string="attributes.colour = 'red'")
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_search_experiments_filters_by_experiment_id_in(
+    client: MlflowClient, unique: str
+) -> None:
+    first = client.create_experiment(f"idin-{unique}-1")
+    client.create_experiment(f"idin-{unique}-2")
+    third = client.create_experiment(f"idin-{unique}-3")
+
+    found = client.search_experiments(
+        filter_string=f"experiment_id IN ('{first}', '{third}')",
+        order_by=["experiment_id"],
+    )
+
+    assert [experiment.experiment_id for experiment in found] == [first, third]
+
+
+def test_search_experiments_filters_by_creation_time(
+    client: MlflowClient, unique: str
+) -> None:
+    experiment_id = client.create_experiment(f"ctime-{unique}")
+    created = client.get_experiment(experiment_id).creation_time
+
+    found = client.search_experiments(
+        filter_string=f"name = 'ctime-{unique}' AND creation_time >= {created}"
+    )
+    none = client.search_experiments(
+        filter_string=f"name = 'ctime-{unique}' AND creation_time > {created}"
+    )
+
+    assert [experiment.experiment_id for experiment in found] == [experiment_id]
+    assert list(none) == []
+
+
+def test_search_experiments_name_ilike_ignores_case(
+    client: MlflowClient, unique: str
+) -> None:
+    experiment_id = client.create_experiment(f"MiXeD-{unique}")
+
+    found = client.search_experiments(filter_string=f"name ILIKE 'mixed-{unique}'")
+
+    assert [experiment.experiment_id for experiment in found] == [experiment_id]
+
+
+def test_search_experiments_tag_is_null_finds_untagged_experiments(
+    client: MlflowClient, unique: str
+) -> None:
+    untagged = client.create_experiment(f"null-{unique}-a")
+    client.create_experiment(f"null-{unique}-b", tags={"hidden": "true"})
+
+    found = client.search_experiments(
+        filter_string=f"name LIKE 'null-{unique}-%' AND tags.hidden IS NULL"
+    )
+
+    assert [experiment.experiment_id for experiment in found] == [untagged]
+
+
+def test_rename_experiment_moves_its_last_update_time(
+    client: MlflowClient, unique: str
+) -> None:
+    experiment_id = client.create_experiment(f"touch-{unique}")
+    renamed_after_ms = time.time_ns() // 1_000_000
+
+    client.rename_experiment(experiment_id, f"touched-{unique}")
+
+    last_update_time = client.get_experiment(experiment_id).last_update_time
+    assert last_update_time is not None
+    assert last_update_time >= renamed_after_ms
+
+
+def test_set_tag_on_a_deleted_experiment_is_an_invalid_parameter(
+    client: MlflowClient, unique: str
+) -> None:
+    experiment_id = client.create_experiment(f"deadtag-{unique}")
+    client.delete_experiment(experiment_id)
+
+    with pytest.raises(
+        MlflowException, match="must be in the 'active' state"
+    ) as raised:
+        client.set_experiment_tag(experiment_id, "k", "v")
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_restore_of_an_active_experiment_does_not_exist(
+    client: MlflowClient, unique: str
+) -> None:
+    experiment_id = client.create_experiment(f"alive-{unique}")
+
+    with pytest.raises(MlflowException, match="No Experiment with id=") as raised:
+        client.restore_experiment(experiment_id)
+
+    assert raised.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_search_experiments_orders_by_last_update_time(
+    client: MlflowClient, unique: str
+) -> None:
+    first = client.create_experiment(f"lut-{unique}-1")
+    second = client.create_experiment(f"lut-{unique}-2")
+    client.rename_experiment(first, f"lut-{unique}-1b")
+
+    found = client.search_experiments(
+        filter_string=f"name LIKE 'lut-{unique}-%'",
+        order_by=["last_update_time DESC", "experiment_id DESC"],
+    )
+
+    assert [experiment.experiment_id for experiment in found] == [first, second]
+
+
+def test_search_experiments_finds_a_renamed_experiment_by_its_new_name(
+    client: MlflowClient, unique: str
+) -> None:
+    experiment_id = client.create_experiment(f"oldname-{unique}")
+    client.rename_experiment(experiment_id, f"newname-{unique}")
+
+    found = client.search_experiments(filter_string=f"name = 'newname-{unique}'")
+
+    assert [experiment.experiment_id for experiment in found] == [experiment_id]
+
+
+def test_the_name_freed_by_a_rename_can_be_taken_again(
+    client: MlflowClient, unique: str
+) -> None:
+    experiment_id = client.create_experiment(f"reused-{unique}")
+    client.rename_experiment(experiment_id, f"moved-{unique}")
+
+    again = client.create_experiment(f"reused-{unique}")
+
+    assert again != experiment_id
+
+
+def test_an_over_long_experiment_tag_value_is_an_invalid_parameter(
+    client: MlflowClient, unique: str
+) -> None:
+    experiment_id = client.create_experiment(f"longtag-{unique}")
+
+    with pytest.raises(MlflowException, match="exceeds the maximum length") as raised:
+        client.set_experiment_tag(experiment_id, "k", "v" * 20001)
 
     assert raised.value.error_code == "INVALID_PARAMETER_VALUE"

@@ -3,9 +3,9 @@
 from collections.abc import Iterator
 
 import mlflow
-import mlflow.data
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]  # no stubs installed
 import pytest
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -90,12 +90,14 @@ def test_log_input_records_a_pandas_dataset_with_its_context(
 ) -> None:
     mlflow.set_experiment(f"inputs-{unique}")
     frame = pd.DataFrame({"x": [1, 2, 3], "y": [0.5, 1.5, 2.5]})
-    dataset = mlflow.data.from_pandas(frame, name="train")
+    dataset = from_pandas(frame, name="train")
 
     with mlflow.start_run() as run:
         mlflow.log_input(dataset, context="training")
 
-    [logged] = client.get_run(run.info.run_id).inputs.dataset_inputs
+    inputs = client.get_run(run.info.run_id).inputs
+    assert inputs is not None
+    [logged] = inputs.dataset_inputs
     assert logged.dataset.name == "train"
     assert logged.dataset.digest == dataset.digest
     assert logged.dataset.source_type == "code"
@@ -105,12 +107,16 @@ def test_log_input_records_a_pandas_dataset_with_its_context(
     }
 
 
-def test_nested_run_is_tagged_with_its_parent(client: MlflowClient, unique: str) -> None:
+def test_nested_run_is_tagged_with_its_parent(
+    client: MlflowClient, unique: str
+) -> None:
     mlflow.set_experiment(f"nested-{unique}")
 
-    with mlflow.start_run(run_name="parent") as parent:
-        with mlflow.start_run(run_name="child", nested=True) as child:
-            pass
+    with (
+        mlflow.start_run(run_name="parent") as parent,
+        mlflow.start_run(run_name="child", nested=True) as child,
+    ):
+        pass
 
     tags = client.get_run(child.info.run_id).data.tags
     assert tags["mlflow.parentRunId"] == parent.info.run_id
@@ -147,9 +153,8 @@ def test_a_run_block_that_raises_ends_the_run_failed(
 ) -> None:
     mlflow.set_experiment(f"failed-{unique}")
 
-    with pytest.raises(RuntimeError, match="diverged"):  # noqa: PT012
-        with mlflow.start_run() as run:
-            raise RuntimeError("training diverged")
+    with pytest.raises(RuntimeError, match="diverged"), mlflow.start_run() as run:
+        raise RuntimeError("training diverged")
 
     assert client.get_run(run.info.run_id).info.status == "FAILED"
 
@@ -169,3 +174,69 @@ def test_fluent_search_runs_finds_the_scripts_runs(unique: str) -> None:
     assert list(frame["tags.mlflow.runName"]) == ["lr-0.2"]
     assert list(frame["metrics.loss"]) == [0.2]
     assert list(frame["experiment_id"]) == [experiment.experiment_id]
+
+
+def test_asynchronous_logging_is_flushed_when_the_run_ends(
+    client: MlflowClient, unique: str
+) -> None:
+    mlflow.set_experiment(f"async-{unique}")
+
+    with mlflow.start_run() as run:
+        for step in range(5):
+            mlflow.log_metric("loss", float(step), step=step, synchronous=False)
+        mlflow.log_param("lr", "0.1", synchronous=False)
+        mlflow.set_tag("mode", "async", synchronous=False)
+
+    logged = client.get_run(run.info.run_id)
+    assert logged.data.params == {"lr": "0.1"}
+    assert logged.data.tags["mode"] == "async"
+    history = client.get_metric_history(run.info.run_id, "loss")
+    assert [point.step for point in history] == [0, 1, 2, 3, 4]
+
+
+def test_start_run_with_a_run_id_resumes_the_run(
+    client: MlflowClient, unique: str
+) -> None:
+    mlflow.set_experiment(f"resume-{unique}")
+    with mlflow.start_run() as first:
+        mlflow.log_metric("m", 1.0, step=0)
+
+    with mlflow.start_run(run_id=first.info.run_id):
+        assert client.get_run(first.info.run_id).info.status == "RUNNING"
+        mlflow.log_metric("m", 2.0, step=1)
+
+    resumed = client.get_run(first.info.run_id)
+    assert resumed.info.status == "FINISHED"
+    assert resumed.data.metrics == {"m": 2.0}
+
+
+def test_set_experiment_by_id_makes_runs_land_there(
+    client: MlflowClient, unique: str
+) -> None:
+    experiment_id = client.create_experiment(f"byid-{unique}")
+    mlflow.set_experiment(experiment_id=experiment_id)
+
+    with mlflow.start_run() as run:
+        pass
+
+    assert run.info.experiment_id == experiment_id
+
+
+def test_fluent_search_experiments_finds_the_experiment(unique: str) -> None:
+    experiment = mlflow.set_experiment(f"fluentsearch-{unique}")
+
+    found = mlflow.search_experiments(filter_string=f"name = 'fluentsearch-{unique}'")
+
+    assert [e.experiment_id for e in found] == [experiment.experiment_id]
+
+
+def test_last_active_run_is_the_run_just_ended(unique: str) -> None:
+    mlflow.set_experiment(f"lastactive-{unique}")
+
+    with mlflow.start_run() as run:
+        mlflow.log_param("p", "1")
+
+    last = mlflow.last_active_run()
+    assert last is not None
+    assert last.info.run_id == run.info.run_id
+    assert last.data.params == {"p": "1"}

@@ -176,7 +176,9 @@ def test_log_metric_keeps_every_step_and_timestamp_in_the_history(
 ) -> None:
     run_id = new_run_id(client, experiment_id)
     for step in range(3):
-        client.log_metric(run_id, "loss", 1.0 / (step + 1), timestamp=100 + step, step=step)
+        client.log_metric(
+            run_id, "loss", 1.0 / (step + 1), timestamp=100 + step, step=step
+        )
 
     history = client.get_metric_history(run_id, "loss")
 
@@ -228,12 +230,19 @@ def test_get_metric_history_orders_points_by_timestamp_then_step(
     logged = [(5, 30, 3.0), (1, 10, 1.0), (0, 20, 2.0), (2, 10, 4.0)]
     client.log_batch(
         run_id,
-        metrics=[Metric("m", value, timestamp, step) for step, timestamp, value in logged],
+        metrics=[
+            Metric("m", value, timestamp, step) for step, timestamp, value in logged
+        ],
     )
 
     history = client.get_metric_history(run_id, "m")
 
-    assert [(m.timestamp, m.step) for m in history] == [(10, 1), (10, 2), (20, 0), (30, 5)]
+    assert [(m.timestamp, m.step) for m in history] == [
+        (10, 1),
+        (10, 2),
+        (20, 0),
+        (30, 5),
+    ]
 
 
 def test_metric_history_pages_through_the_rest_endpoint(
@@ -324,9 +333,7 @@ def test_log_batch_with_duplicate_param_keys_applies_nothing(
     assert "team" not in data.tags
 
 
-def test_set_tag_overwrites_the_value(
-    client: MlflowClient, experiment_id: str
-) -> None:
+def test_set_tag_overwrites_the_value(client: MlflowClient, experiment_id: str) -> None:
     run_id = new_run_id(client, experiment_id)
 
     client.set_tag(run_id, "stage", "dev")
@@ -367,7 +374,9 @@ def test_log_inputs_shows_datasets_and_their_tags_on_the_run(
 
     client.log_inputs(run_id, [train])
 
-    [logged] = client.get_run(run_id).inputs.dataset_inputs
+    inputs = client.get_run(run_id).inputs
+    assert inputs is not None
+    [logged] = inputs.dataset_inputs
     assert logged.dataset.name == "train"
     assert logged.dataset.digest == "d1"
     assert logged.dataset.source_type == "local"
@@ -395,7 +404,9 @@ def searchable(client: MlflowClient, experiment_id: str) -> dict[str, str]:
             tags=[RunTag("family", "greek" if index < 2 else "other")],
         )
         context = InputTag("mlflow.data.context", "eval" if index else "training")
-        client.log_inputs(run_id, [DatasetInput(dataset(f"ds-{name}", f"dg{index}"), [context])])
+        client.log_inputs(
+            run_id, [DatasetInput(dataset(f"ds-{name}", f"dg{index}"), [context])]
+        )
         run_ids[name] = run_id
     return run_ids
 
@@ -407,7 +418,9 @@ def names_of(runs: list[Any]) -> list[str]:
 def test_search_runs_filters_by_metric(
     client: MlflowClient, experiment_id: str, searchable: dict[str, str]
 ) -> None:
-    runs = client.search_runs([experiment_id], "metrics.score >= 1", order_by=["metrics.score"])
+    runs = client.search_runs(
+        [experiment_id], "metrics.score >= 1", order_by=["metrics.score"]
+    )
 
     assert names_of(runs) == ["beta", "gamma"]
 
@@ -521,7 +534,9 @@ def test_fluent_search_runs_returns_a_data_frame(
         pytest.param(lambda c, r: c.log_metric(r, "m", 1.0), id="log_metric"),
         pytest.param(lambda c, r: c.log_param(r, "p", "1"), id="log_param"),
         pytest.param(lambda c, r: c.set_tag(r, "t", "1"), id="set_tag"),
-        pytest.param(lambda c, r: c.log_batch(r, params=[Param("p", "1")]), id="log_batch"),
+        pytest.param(
+            lambda c, r: c.log_batch(r, params=[Param("p", "1")]), id="log_batch"
+        ),
         pytest.param(lambda c, r: c.update_run(r, status="FINISHED"), id="update_run"),
     ],
 )
@@ -531,14 +546,18 @@ def test_writes_to_a_deleted_run_are_invalid_parameters(
     run_id = new_run_id(client, experiment_id)
     client.delete_run(run_id)
 
-    with pytest.raises(MlflowException, match="must be in the 'active' state") as raised:
+    with pytest.raises(
+        MlflowException, match="must be in the 'active' state"
+    ) as raised:
         write(client, run_id)
 
     assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
 
 
 def test_get_run_of_an_unknown_run_does_not_exist(client: MlflowClient) -> None:
-    with pytest.raises(MlflowException, match="Run with id=feedface not found") as raised:
+    with pytest.raises(
+        MlflowException, match="Run with id=feedface not found"
+    ) as raised:
         client.get_run("feedface")
 
     assert raised.value.error_code == "RESOURCE_DOES_NOT_EXIST"
@@ -556,7 +575,9 @@ def test_create_run_in_a_deleted_experiment_is_an_invalid_parameter(
 ) -> None:
     client.delete_experiment(experiment_id)
 
-    with pytest.raises(MlflowException, match="must be in the 'active' state") as raised:
+    with pytest.raises(
+        MlflowException, match="must be in the 'active' state"
+    ) as raised:
         client.create_run(experiment_id)
 
     assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
@@ -590,3 +611,317 @@ def test_search_runs_with_a_bad_filter_is_an_invalid_parameter(
         client.search_runs([experiment_id], "metrics.a > 1 OR params.b = '2'")
 
     assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+# More search semantics ------------------------------------------------------
+
+
+def test_search_runs_not_equal_skips_runs_without_the_tag(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    new_run_id(client, experiment_id, run_name="other", tags={"colour": "red"})
+    new_run_id(client, experiment_id, run_name="untagged")
+
+    runs = client.search_runs([experiment_id], "tags.colour != 'blue'")
+
+    assert names_of(runs) == ["other"]
+
+
+def test_search_runs_is_null_finds_runs_without_the_param(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    with_param = new_run_id(client, experiment_id, run_name="with")
+    client.log_param(with_param, "p", "1")
+    new_run_id(client, experiment_id, run_name="without")
+
+    runs = client.search_runs([experiment_id], "params.p IS NULL")
+
+    assert names_of(runs) == ["without"]
+
+
+def test_search_runs_like_is_case_sensitive_and_ilike_is_not(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    new_run_id(client, experiment_id, run_name="Upper")
+
+    like = client.search_runs([experiment_id], "attributes.run_name LIKE 'up%'")
+    ilike = client.search_runs([experiment_id], "attributes.run_name ILIKE 'up%'")
+
+    assert names_of(like) == []
+    assert names_of(ilike) == ["Upper"]
+
+
+def test_search_runs_filters_by_start_time_and_status(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    new_run_id(client, experiment_id, run_name="early", start_time=1_000)
+    late = new_run_id(client, experiment_id, run_name="late", start_time=5_000)
+    client.set_terminated(late)
+
+    by_time = client.search_runs([experiment_id], "attributes.start_time > 2000")
+    by_status = client.search_runs([experiment_id], "attributes.status = 'RUNNING'")
+
+    assert names_of(by_time) == ["late"]
+    assert names_of(by_status) == ["early"]
+
+
+def test_search_runs_without_order_puts_the_latest_start_first(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    for name, start in (("middle", 2_000), ("first", 1_000), ("last", 3_000)):
+        new_run_id(client, experiment_id, run_name=name, start_time=start)
+
+    runs = client.search_runs([experiment_id])
+
+    assert names_of(runs) == ["last", "middle", "first"]
+
+
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+def test_search_runs_order_puts_nan_then_missing_metrics_last(
+    client: MlflowClient, experiment_id: str, direction: str
+) -> None:
+    for name, value in (("low", 1.0), ("nan", math.nan), ("high", 2.0)):
+        client.log_metric(new_run_id(client, experiment_id, run_name=name), "m", value)
+    new_run_id(client, experiment_id, run_name="missing")
+
+    runs = client.search_runs([experiment_id], order_by=[f"metrics.m {direction}"])
+
+    real = ["low", "high"] if direction == "ASC" else ["high", "low"]
+    assert names_of(runs) == [*real, "nan", "missing"]
+
+
+def test_search_runs_spans_several_experiments(
+    client: MlflowClient, experiment_id: str, unique: str
+) -> None:
+    other = client.create_experiment(f"runs-other-{unique}")
+    new_run_id(client, experiment_id, run_name="here")
+    new_run_id(client, other, run_name="there")
+
+    runs = client.search_runs([experiment_id, other], order_by=["run_name"])
+
+    assert names_of(runs) == ["here", "there"]
+
+
+# More write rules -----------------------------------------------------------
+
+
+def test_create_run_takes_its_name_from_the_run_name_tag(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run = client.create_run(experiment_id, tags={RUN_NAME_TAG: "from-tag"})
+
+    assert run.info.run_name == "from-tag"
+
+
+def test_create_run_with_a_name_and_a_different_name_tag_is_refused(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    with pytest.raises(MlflowException, match="different values") as raised:
+        client.create_run(experiment_id, run_name="a", tags={RUN_NAME_TAG: "b"})
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_log_batch_with_the_run_name_tag_renames_the_run(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id, run_name="old")
+
+    client.log_batch(run_id, tags=[RunTag(RUN_NAME_TAG, "batch-name")])
+
+    assert client.get_run(run_id).info.run_name == "batch-name"
+
+
+def test_an_exact_duplicate_metric_point_is_kept_once(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    client.log_metric(run_id, "m", 1.0, timestamp=5, step=1)
+    client.log_metric(run_id, "m", 1.0, timestamp=5, step=1)
+
+    assert len(client.get_metric_history(run_id, "m")) == 1
+
+
+def test_an_over_long_param_value_is_truncated(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    client.log_param(run_id, "long", "x" * 7000)
+
+    assert client.get_run(run_id).data.params["long"] == "x" * 6000
+
+
+def test_an_over_long_param_key_is_an_invalid_parameter(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    with pytest.raises(MlflowException, match="exceeds the maximum length") as raised:
+        client.log_param(run_id, "k" * 251, "1")
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_deleting_an_unknown_run_does_not_exist(client: MlflowClient) -> None:
+    with pytest.raises(MlflowException, match="not found") as raised:
+        client.delete_run("feedface")
+
+    assert raised.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_delete_tag_on_a_deleted_run_is_an_invalid_parameter(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id, tags={"t": "1"})
+    client.delete_run(run_id)
+
+    with pytest.raises(
+        MlflowException, match="must be in the 'active' state"
+    ) as raised:
+        client.delete_tag(run_id, "t")
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_search_runs_finds_a_renamed_run_by_its_new_name_tag(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id, run_name="before")
+    client.update_run(run_id, name="after")
+
+    by_tag = client.search_runs([experiment_id], "tags.`mlflow.runName` = 'after'")
+    by_attribute = client.search_runs([experiment_id], "run_name = 'after'")
+
+    assert names_of(by_tag) == ["after"]
+    assert names_of(by_attribute) == ["after"]
+
+
+def test_search_runs_orders_by_a_backticked_tag(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    for name in ("b", "c", "a"):
+        new_run_id(client, experiment_id, run_name=name)
+
+    runs = client.search_runs([experiment_id], order_by=["tags.`mlflow.runName` DESC"])
+
+    assert names_of(runs) == ["c", "b", "a"]
+
+
+def test_search_runs_filters_by_param_like(
+    client: MlflowClient, experiment_id: str, searchable: dict[str, str]
+) -> None:
+    runs = client.search_runs(
+        [experiment_id], "params.depth LIKE '%1' AND tags.family = 'greek'"
+    )
+
+    assert names_of(runs) == ["beta"]
+
+
+def test_search_runs_filters_by_dataset_context_in(
+    client: MlflowClient, experiment_id: str, searchable: dict[str, str]
+) -> None:
+    runs = client.search_runs(
+        [experiment_id],
+        "datasets.context IN ('training', 'nowhere')",
+    )
+
+    assert names_of(runs) == ["alpha"]
+
+
+def test_search_runs_in_a_deleted_experiment_finds_them_only_as_deleted(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    new_run_id(client, experiment_id, run_name="gone")
+    client.delete_experiment(experiment_id)
+
+    active = client.search_runs([experiment_id])
+    deleted = client.search_runs([experiment_id], run_view_type=ViewType.DELETED_ONLY)
+
+    assert names_of(active) == []
+    assert names_of(deleted) == ["gone"]
+
+
+def test_logging_the_same_dataset_twice_lists_it_once(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+    train = DatasetInput(dataset("train", "d1"))
+
+    client.log_inputs(run_id, [train])
+    client.log_inputs(run_id, [train])
+
+    inputs = client.get_run(run_id).inputs
+    assert inputs is not None
+    assert len(inputs.dataset_inputs) == 1
+
+
+def test_two_runs_can_log_the_same_dataset(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    first = new_run_id(client, experiment_id)
+    second = new_run_id(client, experiment_id)
+    train = DatasetInput(dataset("shared", "d1"))
+
+    client.log_inputs(first, [train])
+    client.log_inputs(second, [train])
+
+    for run_id in (first, second):
+        inputs = client.get_run(run_id).inputs
+        assert inputs is not None
+        assert [i.dataset.name for i in inputs.dataset_inputs] == ["shared"]
+
+
+def test_an_over_long_tag_value_is_truncated(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    client.set_tag(run_id, "long", "y" * 9000)
+
+    assert client.get_run(run_id).data.tags["long"] == "y" * 8000
+
+
+def test_metrics_at_the_same_step_and_time_with_different_values_are_all_kept(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+
+    client.log_batch(run_id, metrics=[Metric("m", 1.0, 5, 0), Metric("m", 2.0, 5, 0)])
+
+    history = client.get_metric_history(run_id, "m")
+    assert sorted(point.value for point in history) == [1.0, 2.0]
+    assert client.get_run(run_id).data.metrics == {"m": 2.0}
+
+
+def test_search_runs_with_no_runs_gives_an_empty_data_frame(
+    tracking_uri: str, experiment_id: str
+) -> None:
+    frame = mlflow.search_runs(experiment_ids=[experiment_id])
+
+    assert len(frame) == 0
+
+
+def test_deleted_runs_keep_their_data_readable(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+    client.log_param(run_id, "p", "1")
+    client.delete_run(run_id)
+
+    assert client.get_run(run_id).data.params == {"p": "1"}
+
+
+def test_get_metric_history_follows_pages_past_the_clients_page_size(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    # The client asks for 25000 points a page; one more forces a second page.
+    run_id = new_run_id(client, experiment_id)
+    points = [Metric("long", float(i), i, i) for i in range(25_001)]
+    client.log_batch(run_id, metrics=points)
+
+    history = client.get_metric_history(run_id, "long")
+
+    assert len(history) == 25_001
+    assert history[-1].step == 25_000

@@ -35,11 +35,13 @@ class Api:
     def get(self, path: str, params: Any = None) -> requests.Response:
         return self.session.get(self.url(path), params=params, timeout=TIMEOUT)
 
-    def ok(self, method: str, path: str, payload: Any) -> Any:
+    def call(self, method: str, path: str, payload: Any) -> requests.Response:
         if method == "GET":
-            answer = self.get(path, payload)
-        else:
-            answer = self.post(path, payload)
+            return self.get(path, payload)
+        return self.post(path, payload)
+
+    def ok(self, method: str, path: str, payload: Any) -> Any:
+        answer = self.call(method, path, payload)
         assert answer.status_code == 200, answer.text
         return answer.json()
 
@@ -126,7 +128,8 @@ def test_a_known_path_with_the_wrong_method_is_endpoint_not_found(api: Api) -> N
 
 @pytest.mark.parametrize(
     ("version", "route"),
-    [("2.0", route) for route in TRACKING_V2] + [("3.0", route) for route in TRACKING_V3],
+    [("2.0", route) for route in TRACKING_V2]
+    + [("3.0", route) for route in TRACKING_V3],
     ids=lambda value: getattr(value, "path", value),
 )
 def test_every_route_answers_the_same_under_ajax_api(
@@ -150,9 +153,7 @@ def test_every_route_answers_the_same_under_ajax_api(
 # Request parsing ----------------------------------------------------------------
 
 
-def test_a_post_without_a_json_content_type_is_refused(
-    api: Api, unique: str
-) -> None:
+def test_a_post_without_a_json_content_type_is_refused(api: Api, unique: str) -> None:
     answer = api.session.post(
         api.url("experiments/create"),
         data=json.dumps({"name": f"text-{unique}"}),
@@ -163,9 +164,7 @@ def test_a_post_without_a_json_content_type_is_refused(
     assert_error(answer, 400, "INVALID_PARAMETER_VALUE")
 
 
-def test_a_json_content_type_with_a_charset_is_accepted(
-    api: Api, unique: str
-) -> None:
+def test_a_json_content_type_with_a_charset_is_accepted(api: Api, unique: str) -> None:
     answer = api.session.post(
         api.url("experiments/create"),
         data=json.dumps({"name": f"charset-{unique}"}),
@@ -222,9 +221,9 @@ def test_numbers_given_as_strings_are_accepted(api: Api, run_id: str) -> None:
         {"run_id": run_id, "key": "m", "value": "0.5", "timestamp": "77", "step": "3"},
     )
 
-    [point] = api.ok("GET", "metrics/get-history", {"run_id": run_id, "metric_key": "m"})[
-        "metrics"
-    ]
+    [point] = api.ok(
+        "GET", "metrics/get-history", {"run_id": run_id, "metric_key": "m"}
+    )["metrics"]
     assert point == {"key": "m", "value": 0.5, "timestamp": 77, "step": 3}
 
 
@@ -266,8 +265,11 @@ def test_a_missing_required_field_names_the_field(api: Api, run_id: str) -> None
     assert "Missing value for required parameter 'key'" in body["message"]
 
 
-def test_create_experiment_without_a_name_names_the_missing_field(api: Api) -> None:
-    answer = api.post("experiments/create", {})
+@pytest.mark.parametrize("body", [{}, {"name": ""}], ids=["absent", "empty"])
+def test_create_experiment_without_a_name_names_the_missing_field(
+    api: Api, body: dict[str, str]
+) -> None:
+    answer = api.post("experiments/create", body)
 
     body = assert_error(answer, 400, "INVALID_PARAMETER_VALUE")
     assert "Missing value for required parameter 'name'" in body["message"]
@@ -289,6 +291,51 @@ def test_a_value_of_the_wrong_type_is_an_invalid_parameter(
     )
 
     assert_error(answer, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_an_experiment_id_that_is_not_a_number_is_an_invalid_parameter(
+    api: Api,
+) -> None:
+    answer = api.get("experiments/get", {"experiment_id": "abc"})
+
+    assert_error(answer, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_camel_case_keys_are_accepted_in_a_query_string(api: Api, run_id: str) -> None:
+    log_steps(api, run_id, "m", range(2))
+
+    answer = api.ok("GET", "metrics/get-history", {"runId": run_id, "metricKey": "m"})
+
+    assert [point["step"] for point in answer["metrics"]] == [0, 1]
+
+
+TOO_WIDE = 2**64
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "fields"),
+    [
+        ("POST", "runs/create", {"start_time": TOO_WIDE}),
+        ("POST", "runs/update", {"end_time": TOO_WIDE}),
+        ("POST", "runs/log-metric", {"key": "m", "value": 1, "timestamp": TOO_WIDE}),
+        (
+            "GET",
+            "metrics/get-history-bulk-interval",
+            {"metric_key": "m", "start_step": TOO_WIDE, "end_step": TOO_WIDE},
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_an_integer_wider_than_64_bits_is_an_invalid_parameter(
+    api: Api, experiment_id: str, run_id: str, method: str, path: str, fields: Any
+) -> None:
+    # Unknown fields are ignored, so every request may carry every id.
+    ids = {"experiment_id": experiment_id, "run_id": run_id, "run_ids": run_id}
+
+    answer = api.call(method, path, {**ids, **fields})
+
+    body = assert_error(answer, 400, "INVALID_PARAMETER_VALUE")
+    assert "64-bit" in body["message"]
 
 
 # Responses --------------------------------------------------------------------
@@ -320,10 +367,12 @@ def test_nan_and_infinities_are_sent_as_strings(api: Api, run_id: str) -> None:
     assert values == {"nan": "NaN", "pos": "Infinity", "neg": "-Infinity"}
 
 
-def test_int64_fields_are_json_numbers(api: Api, run_id: str) -> None:
-    info = api.ok("GET", "runs/get", {"run_id": run_id})["run"]["info"]
+def test_int64_fields_are_json_numbers(api: Api, experiment_id: str) -> None:
+    created = api.ok(
+        "POST", "runs/create", {"experiment_id": experiment_id, "start_time": "1234"}
+    )
 
-    assert isinstance(info["start_time"], int)
+    assert created["run"]["info"]["start_time"] == 1234
 
 
 def test_a_search_with_no_hits_is_an_empty_object(api: Api, unique: str) -> None:
@@ -440,10 +489,33 @@ def test_bulk_interval_with_only_one_window_end_is_refused(
 def test_bulk_interval_with_over_100_runs_is_refused(api: Api) -> None:
     run_ids = [("run_ids", f"run{i}") for i in range(101)]
 
-    answer = api.get("metrics/get-history-bulk-interval", [*run_ids, ("metric_key", "m")])
+    answer = api.get(
+        "metrics/get-history-bulk-interval", [*run_ids, ("metric_key", "m")]
+    )
 
     body = assert_error(answer, 400, "INVALID_PARAMETER_VALUE")
     assert "at most 100" in body["message"]
+
+
+def test_bulk_interval_of_an_unknown_run_does_not_exist(api: Api) -> None:
+    answer = api.get(
+        "metrics/get-history-bulk-interval",
+        {"run_ids": "feedface", "metric_key": "m"},
+    )
+
+    assert_error(answer, 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+@pytest.mark.parametrize("max_results", [0, 2501])
+def test_bulk_interval_max_results_out_of_range_is_refused(
+    api: Api, run_id: str, max_results: int
+) -> None:
+    answer = api.get(
+        "metrics/get-history-bulk-interval",
+        {"run_ids": run_id, "metric_key": "m", "max_results": max_results},
+    )
+
+    assert_error(answer, 400, "INVALID_PARAMETER_VALUE")
 
 
 # Search limits ------------------------------------------------------------------
@@ -469,9 +541,27 @@ def test_experiment_search_over_get_takes_its_fields_from_the_query(
     assert [e["experiment_id"] for e in answer["experiments"]] == [experiment_id]
 
 
-def test_run_search_over_50000_results_is_refused(
-    api: Api, experiment_id: str
+def test_experiment_search_with_max_results_zero_is_refused(api: Api) -> None:
+    answer = api.post("experiments/search", {"max_results": 0})
+
+    assert_error(answer, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_experiment_search_takes_the_view_type_as_a_number(
+    api: Api, experiment_id: str, unique: str
 ) -> None:
+    api.ok("POST", "experiments/delete", {"experiment_id": experiment_id})
+
+    deleted_only = api.ok(
+        "POST",
+        "experiments/search",
+        {"filter": f"name = 'rest-{unique}'", "view_type": 2},
+    )
+
+    assert [e["experiment_id"] for e in deleted_only["experiments"]] == [experiment_id]
+
+
+def test_run_search_over_50000_results_is_refused(api: Api, experiment_id: str) -> None:
     answer = api.post(
         "runs/search", {"experiment_ids": [experiment_id], "max_results": 50001}
     )

@@ -41,15 +41,15 @@ _VIEW_TYPES = st.sampled_from(["ACTIVE_ONLY", "DELETED_ONLY", "ALL"])
 
 # Text a filter may hold: no NUL and no lone surrogates (both refused).
 storable_text = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-    max_size=12,
+    st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12
 )
-fragments = st.sampled_from([
-    "metrics.m", "params.p", "tags.t", "attributes.status", "datasets.name",
-    "run_id", "start_time", "`k`", '"v"', "'v'", "1", "-2.5e3", ".", "(", ")",
-    ",", "=", "!=", "<", ">=", "LIKE", "ilike", "IN", "NOT", "IS", "NULL",
-    "AND", "or", "ASC", "desc", "'", '"', "`", "\x00", " ", "\t",
-])
+# Pieces of the language, and of its mistakes, to be strung together.
+_FRAGMENTS = """
+    metrics.m params.p tags.t attributes.status datasets.name run_id start_time
+    `k` "v" 'v' 1 -2.5e3 . ( ) , = != < >= LIKE ilike IN NOT IS NULL AND or ASC
+    desc ' " `
+"""
+fragments = st.sampled_from([*_FRAGMENTS.split(), "\x00", "\t"])
 token_soup = st.lists(fragments, max_size=12).map(" ".join)
 any_text = st.one_of(st.text(max_size=40), token_soup)
 
@@ -81,10 +81,7 @@ def _spaced(draw: st.DrawFn) -> str:
 
 
 def _any_case(draw: st.DrawFn, word: str) -> str:
-    return "".join(
-        draw(st.sampled_from([c.lower(), c.upper()])) if c.isalpha() else c
-        for c in word
-    )
+    return "".join(draw(st.sampled_from([c.lower(), c.upper()])) for c in word)
 
 
 def _quoted(draw: st.DrawFn, text: str, quotes: str) -> str:
@@ -102,12 +99,60 @@ def _string(draw: st.DrawFn, value: str) -> str:
     return _quoted(draw, value, "'\"")
 
 
-def _operator(draw: st.DrawFn, op: str) -> str:
+def _comparator(draw: st.DrawFn, op: Operator) -> str:
     return _any_case(draw, op) if op[0].isalpha() else op
 
 
-def _number(value: float) -> str:
-    return repr(value)
+def _clause(
+    draw: st.DrawFn, entity: Entity, key: str, target: str, ops: list[Operator]
+) -> tuple[str, Comparison]:
+    """A string comparison on ``target``: a single value, a list or a null test."""
+    op = draw(st.sampled_from(ops))
+    spelled = f"{target}{_spaced(draw)}{_comparator(draw, op)}"
+    if op in ("IS NULL", "IS NOT NULL"):
+        return spelled, Comparison(entity, key, op, None)
+
+    if op in _LIST_OPS:
+        values = tuple(draw(st.lists(storable_text, min_size=1, max_size=4)))
+        items = ", ".join(_string(draw, v) for v in values)
+        trailing = draw(st.sampled_from(["", ","]))
+        text = f"{spelled}{_spaced(draw)}({items}{trailing})"
+        return text, Comparison(entity, key, op, values)
+
+    value = draw(storable_text)
+    text = f"{spelled}{_spaced(draw)}{_string(draw, value)}"
+    return text, Comparison(entity, key, op, value)
+
+
+def _numeric_clause(
+    draw: st.DrawFn, key: str, target: str, number: int | float
+) -> tuple[str, Comparison]:
+    op = draw(st.sampled_from(_NUMERIC_OPS))
+    text = f"{target} {op} {number!r}"
+    return text, Comparison("attribute", key, op, number)
+
+
+finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+bigints = st.integers(-(2**63), _INT64_MAX)
+_KEYED_PREFIXES: dict[Entity, list[str]] = {
+    "param": ["param", "params", "parameter", "parameters"],
+    "tag": ["tag", "tags"],
+}
+_RUN_STRING_SPELLINGS = [
+    ("run_id", "run_id"),
+    ("run_name", "run_name"),
+    ("`run name`", "run_name"),
+    ('"Run Name"', "run_name"),
+    ("status", "status"),
+    ("user_id", "user_id"),
+    ("artifact_uri", "artifact_uri"),
+]
+_RUN_NUMERIC_SPELLINGS = [
+    ("start_time", "start_time"),
+    ("end_time", "end_time"),
+    ("created", "start_time"),
+    ("Created", "start_time"),
+]
 
 
 @st.composite
@@ -116,63 +161,31 @@ def run_comparisons(draw: st.DrawFn) -> tuple[str, Comparison]:
     kind = draw(st.sampled_from(["metric", "keyed", "string", "number", "dataset"]))
     if kind == "metric":
         key = draw(storable_text)
-        op = draw(st.sampled_from(["=", "!=", "<", "<=", ">", ">="]))
-        value = draw(st.floats(allow_nan=False, allow_infinity=False))
+        op = draw(st.sampled_from(_NUMERIC_OPS))
+        value = draw(finite_floats)
         prefix = draw(st.sampled_from(["metric", "metrics"]))
-        text = f"{prefix}.{_key(draw, key)} {op} {_number(value)}"
-        return text, Comparison("metric", key, op, value)  # type: ignore[arg-type]
+        text = f"{prefix}.{_key(draw, key)} {op} {value!r}"
+        return text, Comparison("metric", key, op, value)
 
     if kind == "keyed":
-        entity = draw(st.sampled_from(["param", "tag"]))
-        prefix = draw(st.sampled_from(
-            ["param", "params", "parameter", "parameters"]
-            if entity == "param" else ["tag", "tags"]
-        ))
+        entity = draw(st.sampled_from(list(_KEYED_PREFIXES)))
         key = draw(storable_text)
-        op = draw(st.sampled_from(
-            ["=", "!=", "LIKE", "ILIKE", "IS NULL", "IS NOT NULL"]
-        ))
-        target = f"{prefix}.{_key(draw, key)}{_spaced(draw)}{_operator(draw, op)}"
-        if op.startswith("IS"):
-            return target, Comparison(entity, key, op, None)  # type: ignore[arg-type]
-        value = draw(storable_text)
-        text = f"{target}{_spaced(draw)}{_string(draw, value)}"
-        return text, Comparison(entity, key, op, value)  # type: ignore[arg-type]
+        prefix = draw(st.sampled_from(_KEYED_PREFIXES[entity]))
+        return _clause(draw, entity, key, f"{prefix}.{_key(draw, key)}", _KEYED_OPS)
 
     if kind == "number":
-        spelling, key = draw(st.sampled_from([
-            ("start_time", "start_time"),
-            ("end_time", "end_time"),
-            ("created", "start_time"),
-            ("Created", "start_time"),
-        ]))
-        op = draw(st.sampled_from(["=", "!=", "<", "<=", ">", ">="]))
-        number: int | float = draw(st.one_of(
-            st.integers(-(2**63), _INT64_MAX),
-            st.floats(allow_nan=False, allow_infinity=False),
-        ))
-        target = _attribute_target(draw, spelling)
-        text = f"{target} {op} {number if isinstance(number, int) else repr(number)}"
-        return text, Comparison("attribute", key, op, number)  # type: ignore[arg-type]
+        spelling, key = draw(st.sampled_from(_RUN_NUMERIC_SPELLINGS))
+        number = draw(st.one_of(bigints, finite_floats))
+        return _numeric_clause(draw, key, _attribute_target(draw, spelling), number)
 
     if kind == "string":
-        spelling, key = draw(st.sampled_from([
-            ("run_id", "run_id"),
-            ("run_name", "run_name"),
-            ("`run name`", "run_name"),
-            ('"Run Name"', "run_name"),
-            ("status", "status"),
-            ("user_id", "user_id"),
-            ("artifact_uri", "artifact_uri"),
-        ]))
-        ops = ["=", "!=", "LIKE", "ILIKE"] + (["IN", "NOT IN"] if key == "run_id" else [])
-        target = _attribute_target(draw, spelling)
-        return _string_clause(draw, "attribute", key, target, ops)
+        spelling, key = draw(st.sampled_from(_RUN_STRING_SPELLINGS))
+        ops = _STRING_OPS + (_LIST_OPS if key == "run_id" else [])
+        return _clause(draw, "attribute", key, _attribute_target(draw, spelling), ops)
 
     key = draw(st.sampled_from(["name", "digest", "context"]))
     target = f"{draw(st.sampled_from(['dataset', 'datasets']))}.{key}"
-    ops = ["=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"]
-    return _string_clause(draw, "dataset", key, target, ops)
+    return _clause(draw, "dataset", key, target, _STRING_OPS + _LIST_OPS)
 
 
 def _attribute_target(draw: st.DrawFn, spelling: str) -> str:
@@ -180,73 +193,54 @@ def _attribute_target(draw: st.DrawFn, spelling: str) -> str:
     return prefix + spelling
 
 
-def _string_clause(
-    draw: st.DrawFn, entity: str, key: str, target: str, ops: list[str]
-) -> tuple[str, Comparison]:
-    op = draw(st.sampled_from(ops))
-    spelled = f"{target}{_spaced(draw)}{_operator(draw, op)}{_spaced(draw)}"
-    if op.endswith("IN"):
-        values = tuple(draw(st.lists(storable_text, min_size=1, max_size=4)))
-        items = ", ".join(_string(draw, v) for v in values)
-        trailing = draw(st.sampled_from(["", ","]))
-        text = f"{spelled}({items}{trailing})"
-        return text, Comparison(entity, key, op, values)  # type: ignore[arg-type]
-    value = draw(storable_text)
-    text = spelled + _string(draw, value)
-    return text, Comparison(entity, key, op, value)  # type: ignore[arg-type]
-
-
 @st.composite
 def experiment_comparisons(draw: st.DrawFn) -> tuple[str, Comparison]:
     """An experiment clause as text, and the comparison it should parse to."""
-    kind = draw(st.sampled_from(["name", "id", "ids", "time", "tag"]))
+    kind = draw(st.sampled_from(["name", "id", "time", "tag"]))
     prefix = draw(st.sampled_from(["", "attribute.", "attributes."]))
     if kind == "name":
-        return _string_clause(
-            draw, "attribute", "name", prefix + "name", ["=", "!=", "LIKE", "ILIKE"]
-        )
+        return _clause(draw, "attribute", "name", f"{prefix}name", _STRING_OPS)
 
-    if kind in ("id", "ids"):
-        ids = [str(n) for n in draw(st.lists(st.integers(0, _INT64_MAX), min_size=1))]
-        target = prefix + "experiment_id"
-        if kind == "id":
-            op = draw(st.sampled_from(["=", "!="]))
-            text = f"{target} {op} {_string(draw, ids[0])}"
-            return text, Comparison("attribute", "experiment_id", op, ids[0])  # type: ignore[arg-type]
-        op = draw(st.sampled_from(["IN", "NOT IN"]))
-        listed = ", ".join(_string(draw, i) for i in ids)
-        text = f"{target} {_operator(draw, op)} ({listed})"
-        return text, Comparison("attribute", "experiment_id", op, tuple(ids))  # type: ignore[arg-type]
+    if kind == "id":
+        numbers = draw(st.lists(st.integers(0, _INT64_MAX), min_size=1, max_size=4))
+        ids = tuple(str(n) for n in numbers)
+        op = draw(st.sampled_from(["=", "!=", *_LIST_OPS]))
+        target = f"{prefix}experiment_id {_comparator(draw, op)}"
+        if op in _LIST_OPS:
+            listed = ", ".join(_string(draw, i) for i in ids)
+            text = f"{target} ({listed})"
+            return text, Comparison("attribute", "experiment_id", op, ids)
+        text = f"{target} {_string(draw, ids[0])}"
+        return text, Comparison("attribute", "experiment_id", op, ids[0])
 
     if kind == "time":
         key = draw(st.sampled_from(["creation_time", "last_update_time"]))
-        op = draw(st.sampled_from(["=", "!=", "<", "<=", ">", ">="]))
-        number = draw(st.integers(-(2**63), _INT64_MAX))
-        return f"{prefix}{key} {op} {number}", Comparison("attribute", key, op, number)  # type: ignore[arg-type]
+        return _numeric_clause(draw, key, prefix + key, draw(bigints))
 
     key = draw(storable_text)
-    entity_prefix = draw(st.sampled_from(["tag", "tags"]))
-    op = draw(st.sampled_from(["=", "!=", "LIKE", "ILIKE", "IS NULL", "IS NOT NULL"]))
-    target = f"{entity_prefix}.{_key(draw, key)} {_operator(draw, op)}"
-    if op.startswith("IS"):
-        return target, Comparison("tag", key, op, None)  # type: ignore[arg-type]
-    value = draw(storable_text)
-    return f"{target} {_string(draw, value)}", Comparison("tag", key, op, value)  # type: ignore[arg-type]
+    target = f"{draw(st.sampled_from(['tag', 'tags']))}.{_key(draw, key)}"
+    return _clause(draw, "tag", key, target, _KEYED_OPS)
+
+
+def _joined(draw: st.DrawFn, clauses: list[tuple[str, Comparison]]) -> str:
+    text = ""
+    for index, (clause, _) in enumerate(clauses):
+        if index:
+            text += f"{_spaced(draw)}{_any_case(draw, 'and')}{_spaced(draw)}"
+        text += clause
+    return text
 
 
 @st.composite
 def run_filters(draw: st.DrawFn) -> tuple[str, list[Comparison]]:
     clauses = draw(st.lists(run_comparisons(), max_size=4))
-    glue = [f"{_spaced(draw)}{_any_case(draw, 'and')}{_spaced(draw)}" for _ in clauses]
-    text = "".join(g + c for g, (c, _) in zip(["", *glue], clauses, strict=False))
-    return text, [comparison for _, comparison in clauses]
+    return _joined(draw, clauses), [comparison for _, comparison in clauses]
 
 
 @st.composite
 def experiment_filters(draw: st.DrawFn) -> tuple[str, list[Comparison]]:
     clauses = draw(st.lists(experiment_comparisons(), max_size=4))
-    text = " AND ".join(clause for clause, _ in clauses)
-    return text, [comparison for _, comparison in clauses]
+    return _joined(draw, clauses), [comparison for _, comparison in clauses]
 
 
 @fuzz
@@ -269,10 +263,12 @@ def test_experiment_filters_read_back_as_written(
 
 @st.composite
 def mutated(draw: st.DrawFn, texts: st.SearchStrategy[str]) -> str:
-    """A valid filter with one character dropped, added or doubled."""
+    """A valid filter cut short, or with one character dropped, added or doubled."""
     text = draw(texts)
     at = draw(st.integers(0, len(text)))
-    edit = draw(st.sampled_from(["drop", "add", "double"]))
+    edit = draw(st.sampled_from(["cut", "drop", "add", "double"]))
+    if edit == "cut":
+        return text[:at]
     if edit == "drop":
         return text[:at] + text[at + 1 :]
     if edit == "double":
@@ -280,35 +276,27 @@ def mutated(draw: st.DrawFn, texts: st.SearchStrategy[str]) -> str:
     return text[:at] + draw(st.sampled_from("'\"`().,=<>! -1eANDOR")) + text[at:]
 
 
+def _text_of(case: tuple[str, list[Comparison]]) -> str:
+    return case[0]
+
+
 @fuzz
 @given(
     st.one_of(
-        mutated(run_filters().map(lambda case: case[0])),
-        mutated(experiment_filters().map(lambda case: case[0])),
+        mutated(run_filters().map(_text_of)),
+        mutated(experiment_filters().map(_text_of)),
     )
 )
 def test_near_valid_filters_raise_nothing_but_invalid_parameter(text: str) -> None:
     _search_with(text)
 
 
-@fuzz
-@given(run_filters())
-def test_near_valid_filters_compile_or_raise_invalid_parameter(
-    case: tuple[str, list[Comparison]],
-) -> None:
-    text, _ = case
-    try:
-        filters = parse_run_filter(text[: len(text) // 2])
-    except InvalidParameter:
-        return
-
-    compile_run_search([1], "ALL", filters, [], 0, 10)
-
-
 # Order keys.
 
-_RUN_ORDER_TARGETS = [
-    ("metrics", "metric"), ("params", "param"), ("tags", "tag"),
+_ORDER_PREFIXES: list[tuple[str, Entity]] = [
+    ("metrics", "metric"),
+    ("params", "param"),
+    ("tags", "tag"),
 ]
 
 
@@ -317,13 +305,13 @@ def run_orders(draw: st.DrawFn) -> tuple[list[str], list[OrderKey]]:
     items: list[str] = []
     keys: list[OrderKey] = []
     for _ in range(draw(st.integers(0, 4))):
-        prefix, entity = draw(st.sampled_from(_RUN_ORDER_TARGETS))
+        prefix, entity = draw(st.sampled_from(_ORDER_PREFIXES))
         key = draw(storable_text)
         if any((k.entity, k.key) == (entity, key) for k in keys):
             continue
         direction = draw(st.sampled_from(["", " asc", " ASC", " desc", " DESC"]))
         items.append(f"{prefix}.{_key(draw, key)}{direction}")
-        keys.append(OrderKey(entity, key, "desc" not in direction.lower()))  # type: ignore[arg-type]
+        keys.append(OrderKey(entity, key, "desc" not in direction.lower()))
     return items, keys
 
 
@@ -347,25 +335,22 @@ def _placeholders(statement: str) -> set[int]:
 def _blank(comparison: Comparison) -> Comparison:
     """The same comparison with every free key and value replaced."""
     value = comparison.value
+    blank: Value
     if isinstance(value, tuple):
-        blanked: object = ("0",) * len(value)
+        blank = ("0",) * len(value)
     elif isinstance(value, str):
-        blanked = "0"
+        blank = "0"
     elif isinstance(value, int | float):
-        blanked = type(value)(0)
+        blank = type(value)(0)
     else:
-        blanked = None
+        blank = None
     free_key = comparison.entity in ("metric", "param", "tag")
-    return Comparison(
-        comparison.entity,
-        "k" if free_key else comparison.key,
-        comparison.op,
-        blanked,  # type: ignore[arg-type]
-    )
+    key = "k" if free_key else comparison.key
+    return Comparison(comparison.entity, key, comparison.op, blank)
 
 
 @fuzz
-@given(run_filters(), run_orders(), st.sampled_from(["ACTIVE_ONLY", "DELETED_ONLY", "ALL"]))
+@given(run_filters(), run_orders(), _VIEW_TYPES)
 def test_run_sql_binds_every_key_and_value(
     case: tuple[str, list[Comparison]],
     order_case: tuple[list[str], list[OrderKey]],
@@ -385,7 +370,7 @@ def test_run_sql_binds_every_key_and_value(
 
 
 @fuzz
-@given(experiment_filters(), st.sampled_from(["ACTIVE_ONLY", "DELETED_ONLY", "ALL"]))
+@given(experiment_filters(), _VIEW_TYPES)
 def test_experiment_sql_binds_every_key_and_value(
     case: tuple[str, list[Comparison]], view_type: str
 ) -> None:
@@ -429,7 +414,5 @@ def test_missing_page_token_starts_at_zero(token: str | None) -> None:
 @fuzz
 @given(st.one_of(st.text(), st.binary().map(lambda b: b.hex())))
 def test_any_page_token_raises_nothing_but_invalid_parameter(token: str) -> None:
-    try:
+    with contextlib.suppress(InvalidParameter):
         decode_offset(token)
-    except InvalidParameter:
-        pass

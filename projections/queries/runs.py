@@ -8,6 +8,7 @@ from projections.views import (
     DatasetInput,
     KeyValue,
     Metric,
+    ModelOutput,
     Run,
     RunData,
     RunInfo,
@@ -33,6 +34,7 @@ async def runs_by_id(connection: Connection, run_ids: list[str]) -> list[Run]:
     tags = await _key_values(connection, "rm.tags", run_ids)
     metrics = await _latest_metrics(connection, run_ids)
     inputs = await _inputs(connection, run_ids)
+    outputs = await _outputs(connection, run_ids)
 
     found = {
         row["run_id"]: Run(
@@ -43,7 +45,7 @@ async def runs_by_id(connection: Connection, run_ids: list[str]) -> list[Run]:
                 tags=tags.get(row["run_id"], []),
             ),
             inputs=RunInputs(dataset_inputs=inputs.get(row["run_id"], [])),
-            outputs=RunOutputs(),
+            outputs=RunOutputs(model_outputs=outputs.get(row["run_id"], [])),
         )
         for row in runs
     }
@@ -135,5 +137,20 @@ async def _inputs(
         grouped.setdefault(row["run_id"], []).append(
             DatasetInput(dataset=dataset, tags=_decode_tags(row["tags"]))
         )
+
+    return grouped
+
+
+async def _outputs(
+    connection: Connection, run_ids: list[str]
+) -> dict[str, list[ModelOutput]]:
+    rows = await connection.fetch(
+        "SELECT run_id, model_id, step FROM rm.run_outputs"
+        " WHERE run_id = ANY($1::text[]) ORDER BY run_id, step, model_id",
+        run_ids,
+    )
+    grouped: dict[str, list[ModelOutput]] = {}
+    for run_id, model_id, step in rows:
+        grouped.setdefault(run_id, []).append(ModelOutput(model_id=model_id, step=step))
 
     return grouped

@@ -7,6 +7,7 @@ the text holds only the table, column and alias names below.
 MLflow's filter grammar carries ``experiment_id`` values as strings; the
 parser has checked each is a 64-bit integer, and here they compare as
 bigint.  A tag comparison other than ``IS NULL`` needs the tag to be there.
+``LIKE`` and ``ILIKE`` have no escape character, as in ``run_query``.
 
 Ordering: the order keys, or ``creation_time DESC, experiment_id ASC`` when
 there are none.  When keys are given without ``experiment_id``, MLflow breaks
@@ -34,8 +35,8 @@ _COLUMNS = {
 _STRING_TESTS = {
     "=": "{} = {}",
     "!=": "{} <> {}",
-    "LIKE": "{} LIKE {}",
-    "ILIKE": "{} ILIKE {}",
+    "LIKE": "{} LIKE {} ESCAPE ''",
+    "ILIKE": "{} ILIKE {} ESCAPE ''",
 }
 _ID_TESTS = {
     "=": "{} = {}",

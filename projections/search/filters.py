@@ -527,7 +527,7 @@ _RUN_ATTRIBUTE_ALIASES = {
     "Created": "start_time",
 }
 # MLflow takes the run-name aliases in filters only, not in order_by.
-_RUN_FILTER_ATTRIBUTES = _RUN_ATTRIBUTES | _RUN_ATTRIBUTE_ALIASES.keys()
+_RUN_FILTER_ATTRIBUTES = _RUN_ATTRIBUTES | frozenset(_RUN_ATTRIBUTE_ALIASES)
 _RUN_ORDER_ATTRIBUTES = _RUN_ATTRIBUTES | {"created", "Created"}
 _RUN_LIST_ATTRIBUTES = frozenset({"run_id"})
 _DATASET_KEYS = frozenset({"name", "digest", "context"})

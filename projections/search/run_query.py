@@ -12,7 +12,9 @@ What each comparison means, as MLflow's SQL store has it:
   without tag ``t`` matches neither ``tags.t = 'x'`` nor ``tags.t != 'x'``;
   ``IS NULL`` is the way to ask for absence;
 * ``LIKE`` is case-sensitive and ``ILIKE`` is not, with ``%`` and ``_`` as
-  wildcards and backslash as PostgreSQL's escape;
+  wildcards and no escape character, as on MLflow's SQLite and file stores
+  (with PostgreSQL's default escape, a backslash, a pattern ending in one
+  would be an error, and Windows paths would not match themselves);
 * each dataset comparison holds if any one input of the run satisfies it.
 
 Ordering: each order key in turn, with runs lacking the key after the rest in
@@ -54,8 +56,8 @@ _KEYED_TABLES = {
 _STRING_TESTS = {
     "=": "{} = {}",
     "!=": "{} <> {}",
-    "LIKE": "{} LIKE {}",
-    "ILIKE": "{} ILIKE {}",
+    "LIKE": "{} LIKE {} ESCAPE ''",
+    "ILIKE": "{} ILIKE {} ESCAPE ''",
     "IN": "{} = ANY({})",
     "NOT IN": "{} <> ALL({})",
 }

@@ -41,6 +41,13 @@ class Changes:
         self.latest_metrics: dict[tuple[str, str], Metric] = {}
         self.datasets: dict[tuple[int, str, str], tuple[Any, ...]] = {}
         self.run_inputs: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        self.run_outputs: dict[tuple[str, str], int] = {}
+        self.artifacts: dict[tuple[str, str], tuple[Any, ...] | None] = {}
+        self.new_models: dict[str, dict[str, Any]] = {}
+        self.model_updates: dict[str, dict[str, Any]] = {}
+        self.model_params: dict[tuple[str, str], str] = {}
+        self.model_tags: dict[tuple[str, str], str | None] = {}
+        self.model_metrics: dict[tuple[str, str, str, int, int], tuple[Any, ...]] = {}
 
     def update_experiment(self, experiment_id: int, **fields: Any) -> None:
         target = self.new_experiments.get(experiment_id)
@@ -54,6 +61,12 @@ class Changes:
             target = self.run_updates.setdefault(run_id, {})
         target.update(fields)
 
+    def update_model(self, model_id: str, **fields: Any) -> None:
+        target = self.new_models.get(model_id)
+        if target is None:
+            target = self.model_updates.setdefault(model_id, {})
+        target.update(fields)
+
     def set_run_tag(self, run_id: str, key: str, value: str) -> None:
         self.tags[(run_id, key)] = value
 
@@ -62,6 +75,19 @@ class Changes:
 
     def log_metric(self, run_id: str, metric: Metric) -> None:
         self.metrics.append((run_id, metric))
+        if metric.model_id is not None:
+            self.model_metrics[
+                (metric.model_id, run_id, metric.key, metric.step, metric.timestamp)
+            ] = (
+                metric.model_id,
+                run_id,
+                metric.key,
+                metric.value,
+                metric.timestamp,
+                metric.step,
+                metric.dataset_name,
+                metric.dataset_digest,
+            )
         latest = self.latest_metrics.get((run_id, metric.key))
         if latest is None or metric_order(metric) > metric_order(latest):
             self.latest_metrics[(run_id, metric.key)] = metric
@@ -79,6 +105,13 @@ class Changes:
                 self.metrics,
                 self.datasets,
                 self.run_inputs,
+                self.run_outputs,
+                self.artifacts,
+                self.new_models,
+                self.model_updates,
+                self.model_params,
+                self.model_tags,
+                self.model_metrics,
             )
         )
 
@@ -88,6 +121,8 @@ class Changes:
         await self._write_runs(connection)
         await self._write_run_data(connection)
         await self._write_inputs(connection)
+        await self._write_artifacts(connection)
+        await self._write_models(connection)
 
     async def _write_experiments(self, connection: Connection) -> None:
         if self.new_experiments:
@@ -224,6 +259,93 @@ class Changes:
                 " $5::text[], $6::text[], $7::int8[]) AS u(r, n, d, e, c, t, l)"
                 " ON CONFLICT DO NOTHING",
                 *_transpose(rows),
+            )
+
+    async def _write_artifacts(self, connection: Connection) -> None:
+        if self.run_outputs:
+            await connection.execute(
+                "INSERT INTO rm.run_outputs SELECT * FROM unnest("
+                "$1::text[], $2::text[], $3::int8[])"
+                " ON CONFLICT (run_id, model_id) DO UPDATE SET step = excluded.step",
+                [run_id for run_id, _ in self.run_outputs],
+                [model_id for _, model_id in self.run_outputs],
+                list(self.run_outputs.values()),
+            )
+
+        stored = [row for row in self.artifacts.values() if row is not None]
+        gone = [key for key, row in self.artifacts.items() if row is None]
+        if stored:
+            await connection.execute(
+                "INSERT INTO rm.artifacts SELECT * FROM unnest($1::text[], $2::text[],"
+                " $3::int8[], $4::text[], $5::text[], $6::int8[])"
+                " ON CONFLICT (root, path) DO UPDATE SET size = excluded.size,"
+                " etag = excluded.etag, version_id = excluded.version_id,"
+                " stored_at = excluded.stored_at",
+                *_transpose(stored),
+            )
+        if gone:
+            await connection.execute(
+                "DELETE FROM rm.artifacts a USING unnest($1::text[], $2::text[])"
+                " AS g(root, path) WHERE a.root = g.root AND a.path = g.path",
+                *_transpose(gone),
+            )
+
+    async def _write_models(self, connection: Connection) -> None:
+        if self.new_models:
+            await connection.execute(
+                "INSERT INTO rm.logged_models SELECT * FROM unnest($1::text[],"
+                " $2::int8[], $3::text[], $4::text[], $5::int8[], $6::int8[],"
+                " $7::text[], $8::text[], $9::text[], $10::text[])",
+                *_columns(
+                    list(self.new_models.values()),
+                    "model_id",
+                    "experiment_id",
+                    "name",
+                    "artifact_location",
+                    "creation_time",
+                    "last_update_time",
+                    "status",
+                    "model_type",
+                    "source_run_id",
+                    "lifecycle_stage",
+                ),
+            )
+        if self.model_updates:
+            rows = [
+                {"model_id": key, **fields}
+                for key, fields in self.model_updates.items()
+            ]
+            await connection.execute(
+                "UPDATE rm.logged_models m SET"
+                " status = coalesce(u.status, m.status),"
+                " lifecycle_stage = coalesce(u.stage, m.lifecycle_stage),"
+                " last_update_time = coalesce(u.updated, m.last_update_time)"
+                " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[])"
+                " AS u(model_id, status, stage, updated) WHERE m.model_id = u.model_id",
+                *_columns(
+                    rows, "model_id", "status", "lifecycle_stage", "last_update_time"
+                ),
+            )
+        if self.model_params:
+            await connection.execute(
+                "INSERT INTO rm.logged_model_params SELECT * FROM unnest("
+                "$1::text[], $2::text[], $3::text[])"
+                " ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
+                [model_id for model_id, _ in self.model_params],
+                [key for _, key in self.model_params],
+                list(self.model_params.values()),
+            )
+        await _write_keyed_values(
+            connection, "rm.logged_model_tags", "model_id", "text", self.model_tags
+        )
+        if self.model_metrics:
+            await connection.execute(
+                "INSERT INTO rm.logged_model_metrics SELECT * FROM unnest("
+                "$1::text[], $2::text[], $3::text[], $4::float8[], $5::int8[],"
+                " $6::int8[], $7::text[], $8::text[])"
+                " ON CONFLICT (model_id, run_id, key, step, timestamp)"
+                " DO UPDATE SET value = excluded.value",
+                *_transpose(list(self.model_metrics.values())),
             )
 
     def add_input(

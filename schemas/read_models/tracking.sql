@@ -93,3 +93,67 @@ CREATE TABLE rm.run_inputs (
     logged_at      bigint NOT NULL,
     PRIMARY KEY (run_id, dataset_name, dataset_digest)
 );
+
+CREATE TABLE rm.run_outputs (
+    run_id   text   NOT NULL,
+    model_id text   NOT NULL,
+    step     bigint NOT NULL,
+    PRIMARY KEY (run_id, model_id)
+);
+
+-- What each artifact root holds, as the log says: listings read this, so
+-- they agree with the log and can be restored with it.
+CREATE TABLE rm.artifacts (
+    root       text   NOT NULL,
+    path       text   NOT NULL,
+    size       bigint NOT NULL,
+    etag       text   NOT NULL,
+    version_id text,
+    stored_at  bigint NOT NULL,
+    PRIMARY KEY (root, path)
+);
+
+CREATE INDEX artifacts_by_prefix ON rm.artifacts (root, path text_pattern_ops);
+
+CREATE TABLE rm.logged_models (
+    model_id          text   PRIMARY KEY,
+    experiment_id     bigint NOT NULL,
+    name              text   NOT NULL,
+    artifact_location text   NOT NULL,
+    creation_time     bigint NOT NULL,
+    last_update_time  bigint NOT NULL,
+    status            text   NOT NULL,
+    model_type        text,
+    source_run_id     text,
+    lifecycle_stage   text   NOT NULL
+);
+
+CREATE INDEX logged_models_by_experiment
+    ON rm.logged_models (experiment_id, creation_time DESC);
+
+CREATE TABLE rm.logged_model_params (
+    model_id text NOT NULL,
+    key      text NOT NULL,
+    value    text NOT NULL,
+    PRIMARY KEY (model_id, key)
+);
+
+CREATE TABLE rm.logged_model_tags (
+    model_id text NOT NULL,
+    key      text NOT NULL,
+    value    text NOT NULL,
+    PRIMARY KEY (model_id, key)
+);
+
+-- Metrics logged with a model_id, as MLflow 3 attaches them to the model.
+CREATE TABLE rm.logged_model_metrics (
+    model_id       text             NOT NULL,
+    run_id         text             NOT NULL,
+    key            text             NOT NULL,
+    value          double precision NOT NULL,
+    timestamp      bigint           NOT NULL,
+    step           bigint           NOT NULL,
+    dataset_name   text,
+    dataset_digest text,
+    PRIMARY KEY (model_id, run_id, key, step, timestamp)
+);

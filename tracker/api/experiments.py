@@ -17,6 +17,7 @@ from tracker.api import messages as m
 from tracker.api.fields import page_size, required, respond, tags_of, view_type
 from tracker.commands import experiments as commands
 from tracker.commands.experiments import parse_experiment_id
+from tracker.commands.validation import require
 from tracker.errors import NotFound
 from tracker.eventlog.events import Tag
 from tracker.http.request_parsing import parse
@@ -28,10 +29,12 @@ DEFAULT_SEARCH_RESULTS = 1000
 
 async def create_experiment(request: web.Request) -> web.Response:
     message = await parse(request, m.CreateExperiment)
+    # MLflow reports an absent or empty name as missing, before any name rule.
+    name = require(message.name, "name")
 
     async with writing(request) as tx:
         experiment_id = await commands.create_experiment(
-            tx, message.name, message.artifact_location or None, tags_of(message.tags)
+            tx, name, message.artifact_location or None, tags_of(message.tags)
         )
 
     return respond({"experiment_id": str(experiment_id)})

@@ -160,3 +160,99 @@ class GetMetricHistoryBulkInterval(Message):
     start_step: int | None = None
     end_step: int | None = None
     max_results: int | None = None
+
+
+# Logged models (MLflow 3) -------------------------------------------------
+
+
+class CreateLoggedModel(Message):
+    experiment_id: str | None = None
+    name: str | None = None
+    model_type: str | None = None
+    source_run_id: str | None = None
+    params: list[KeyValueIn] = []
+    tags: list[KeyValueIn] = []
+
+
+class FinalizeLoggedModel(Message):
+    status: str | int | None = None
+
+
+class LoggedModelTags(Message):
+    tags: list[KeyValueIn] = []
+
+
+class LoggedModelParams(Message):
+    params: list[KeyValueIn] = []
+
+
+class LoggedModelOrder(Message):
+    field_name: str | None = None
+    ascending: bool = True
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+class SearchLoggedModels(Message):
+    experiment_ids: list[str] = []
+    filter: str | None = None
+    max_results: int | None = None
+    order_by: list[LoggedModelOrder] = []
+    page_token: str | None = None
+
+
+class ModelOutputIn(Message):
+    model_id: str | None = None
+    step: int = 0
+
+
+class LogOutputs(RunRef):
+    models: list[ModelOutputIn] = []
+
+
+class LogModel(RunRef):
+    model_json: str | None = None
+
+
+class GetLoggedModel(Message):
+    allow_deleted: bool = False
+
+
+# Artifacts ----------------------------------------------------------------
+
+
+class ListArtifactsByPath(Message):
+    path: str | None = None
+
+
+class ListRunArtifacts(RunRef):
+    path: str | None = None
+    page_token: str | None = None
+
+
+class CreateMultipartUpload(Message):
+    path: str | None = None
+    num_parts: int | None = None
+
+
+class PartIn(Message):
+    part_number: int
+    etag: str | None = None
+    url: str | None = None
+
+
+class CompleteMultipartUpload(Message):
+    path: str | None = None
+    upload_id: str | None = None
+    parts: list[PartIn] = []
+
+
+class AbortMultipartUpload(Message):
+    path: str | None = None
+    upload_id: str | None = None
+
+
+class PresignedUrlRequest(Message):
+    run_id: str | None = None
+    path: str | None = None
+    expiration: int | None = None

@@ -29,11 +29,16 @@ class Param(msgspec.Struct, frozen=True):
     value: str
 
 
-class Metric(msgspec.Struct, frozen=True):
+class Metric(msgspec.Struct, frozen=True, omit_defaults=True):
     key: str
     value: float
     timestamp: int
     step: int = 0
+    # MLflow 3 links a metric to a logged model and to the dataset it was
+    # computed on.
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 class Dataset(msgspec.Struct, frozen=True):
@@ -151,6 +156,94 @@ class RunInputsLogged(Event, frozen=True):
     logged_at: int
 
 
+class ModelOutput(msgspec.Struct, frozen=True):
+    model_id: str
+    step: int = 0
+
+
+class RunOutputsLogged(Event, frozen=True):
+    """A run produced logged models (MLflow 3's ``runs/outputs``)."""
+
+    run_id: str
+    models: tuple[ModelOutput, ...]
+
+
+class RunModelLogged(Event, frozen=True):
+    """A 2.x client logged a model: kept in the ``mlflow.log-model.history`` tag."""
+
+    run_id: str
+    model_json: str
+
+
+# Artifacts ---------------------------------------------------------------
+
+
+class ArtifactStored(Event, frozen=True):
+    """A file was written under an artifact root, whole.
+
+    ``root`` is the root's path in the tenant's bucket, such as
+    ``1/<run_id>/artifacts``; ``path`` is relative to it.
+    """
+
+    root: str
+    path: str
+    size: int
+    etag: str
+    version_id: str | None
+    stored_at: int
+
+
+class ArtifactDeleted(Event, frozen=True):
+    root: str
+    path: str
+    version_id: str | None
+    deleted_at: int
+
+
+# Logged models (MLflow 3) ------------------------------------------------
+
+
+class LoggedModelCreated(Event, frozen=True):
+    model_id: str
+    experiment_id: int
+    name: str
+    artifact_location: str
+    created_at: int
+    model_type: str | None = None
+    source_run_id: str | None = None
+    params: tuple[Param, ...] = ()
+    tags: tuple[Tag, ...] = ()
+
+
+class LoggedModelFinalized(Event, frozen=True):
+    model_id: str
+    status: str
+    finalized_at: int
+
+
+class LoggedModelTagsSet(Event, frozen=True):
+    model_id: str
+    tags: tuple[Tag, ...]
+    set_at: int
+
+
+class LoggedModelTagDeleted(Event, frozen=True):
+    model_id: str
+    key: str
+    deleted_at: int
+
+
+class LoggedModelParamsLogged(Event, frozen=True):
+    model_id: str
+    params: tuple[Param, ...]
+    logged_at: int
+
+
+class LoggedModelDeleted(Event, frozen=True):
+    model_id: str
+    deleted_at: int
+
+
 TRACKING_EVENTS: tuple[type[Event], ...] = (
     ExperimentCreated,
     ExperimentRenamed,
@@ -167,4 +260,14 @@ TRACKING_EVENTS: tuple[type[Event], ...] = (
     RunTagsSet,
     RunTagDeleted,
     RunInputsLogged,
+    RunOutputsLogged,
+    RunModelLogged,
+    ArtifactStored,
+    ArtifactDeleted,
+    LoggedModelCreated,
+    LoggedModelFinalized,
+    LoggedModelTagsSet,
+    LoggedModelTagDeleted,
+    LoggedModelParamsLogged,
+    LoggedModelDeleted,
 )

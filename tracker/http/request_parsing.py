@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
+from tracker.commands.validation import INT64_MAX, INT64_MIN
 from tracker.errors import InvalidParameter
 
 M = TypeVar("M", bound=msgspec.Struct)
@@ -32,9 +33,12 @@ async def parse(request: web.Request, message: type[M]) -> M:
     fields = await _raw_fields(request, message)
 
     try:
-        return msgspec.convert(_snake_keys(fields), message, strict=False)
+        parsed = msgspec.convert(_snake_keys(fields), message, strict=False)
     except msgspec.ValidationError as error:
         raise InvalidParameter(_explain(str(error))) from None
+
+    _check_int64(parsed, "")
+    return parsed
 
 
 async def _raw_fields(request: web.Request, message: type[msgspec.Struct]) -> Any:
@@ -104,6 +108,30 @@ def _snake_keys(value: Any) -> Any:
     if isinstance(value, list):
         return [_snake_keys(item) for item in value]
     return value
+
+
+def _check_int64(value: Any, path: str) -> None:
+    """Refuse integers wider than int64, as MLflow's protobuf parser does.
+
+    Every integer in MLflow's messages is at most 64 bits wide, and one that
+    is wider would fail later, as a server error, in PostgreSQL or in the
+    event encoder.
+    """
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            msg = (
+                f"Invalid value {value} for parameter '{path}' supplied: "
+                "it does not fit in a 64-bit integer."
+            )
+            raise InvalidParameter(msg)
+    elif isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            _check_int64(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_int64(item, f"{path}[{index}]")
 
 
 def _explain(error: str) -> str:
