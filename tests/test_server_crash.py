@@ -1,63 +1,18 @@
 """A server killed mid log-batch keeps each batch whole or not at all."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
 
 import requests
 
+from tests.support.processes import server_process
 from tests.support.server import free_port
 from tests.support.tenants import new_tenant_name
 from tracker.tenancy.catalog import Catalog
 
 POINTS_PER_BATCH = 1000
-
-
-@contextmanager
-def server_process(
-    cluster_url: str, tenant: str, port: int
-) -> Iterator[subprocess.Popen[bytes]]:
-    command = [
-        str(Path(sys.executable).parent / "calabi"),
-        "--log-level",
-        "warning",
-        "serve",
-        "--database-url",
-        cluster_url,
-        "--tenant",
-        tenant,
-        "--port",
-        str(port),
-    ]
-    process = subprocess.Popen(command, env=dict(os.environ))
-    try:
-        _wait_for_health(f"http://127.0.0.1:{port}/mlflow/health")
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _wait_for_health(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        # Polling a port that is not open yet; each refusal returns at once.
-        time.sleep(0.05)
-    raise TimeoutError(url)
 
 
 def _batch(api: str, run_id: str, index: int) -> bool:
