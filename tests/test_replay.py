@@ -6,7 +6,7 @@ import math
 import asyncpg
 import mlflow
 import pandas as pd
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from projections.checksums import read_model_checksums
@@ -25,24 +25,38 @@ def _realistic_workload(client: MlflowClient) -> None:
     client.rename_experiment(scratch_id, "scratch-old")
     client.set_experiment_tag(experiment_id, "stage", "dev")
     client.delete_experiment_tag(experiment_id, "stage")
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0]})
+    dataset = mlflow.data.from_pandas(frame, name="train")._to_mlflow_entity()
 
-    mlflow.set_experiment(experiment_id=experiment_id)
     for trial in range(6):
-        with mlflow.start_run(run_name=f"trial-{trial}") as run:
-            mlflow.log_params({"lr": 10**-trial, "depth": trial})
-            for step in range(30):
-                mlflow.log_metric("loss", math.exp(-step / (trial + 1)), step=step)
-            mlflow.log_metrics({"auc": 0.5 + trial / 20, "odd": float("nan")})
-            mlflow.set_tags({"trial": str(trial), "kind": "sweep"})
-            frame = pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0]})
-            mlflow.log_input(mlflow.data.from_pandas(frame, name="train"), "training")
-            with mlflow.start_run(run_name="fold", nested=True):
-                mlflow.log_metric("fold_loss", 0.1 * trial)
+        run_id = client.create_run(experiment_id, run_name=f"trial-{trial}").info.run_id
+        client.log_batch(
+            run_id,
+            params=[Param("lr", str(10**-trial)), Param("depth", str(trial))],
+            tags=[RunTag("trial", str(trial)), RunTag("kind", "sweep")],
+        )
+        for step in range(30):
+            client.log_metric(run_id, "loss", math.exp(-step / (trial + 1)), step=step)
+        client.log_batch(
+            run_id,
+            metrics=[
+                Metric("auc", 0.5 + trial / 20, 1, 0),
+                Metric("odd", math.nan, 1, 0),
+            ],
+        )
+        context = InputTag(key="mlflow.data.context", value="training")
+        client.log_inputs(run_id, [DatasetInput(dataset, tags=[context])])
+        child = client.create_run(
+            experiment_id, tags={"mlflow.parentRunId": run_id}, run_name="fold"
+        )
+        client.log_metric(child.info.run_id, "fold_loss", 0.1 * trial)
+        client.set_terminated(child.info.run_id)
+        client.set_terminated(run_id)
         if trial % 2:
-            client.set_tag(run.info.run_id, "mlflow.runName", f"renamed-{trial}")
-            client.delete_tag(run.info.run_id, "kind")
+            client.set_tag(run_id, "mlflow.runName", f"renamed-{trial}")
+            client.delete_tag(run_id, "kind")
         if trial == 4:
-            client.delete_run(run.info.run_id)
+            client.delete_run(run_id)
 
     batch_run = client.create_run(scratch_id, run_name="batch")
     client.log_batch(
@@ -62,10 +76,13 @@ async def _checksums(cluster_url: str, tenant: str, *, rebuild: bool) -> dict:
         cluster_url, database=tenant_database(tenant), min_size=1, max_size=2
     )
     try:
+        projector = tracking_projector(pool)
         if rebuild:
-            projector = tracking_projector(pool)
             await projector.rebuild()
-            await projector.catch_up()
+        else:
+            # The server may stop before projecting its last acknowledged write.
+            await projector.prepare()
+        await projector.catch_up()
         async with pool.acquire() as connection:
             return dict(await read_model_checksums(connection))
     finally:
@@ -82,12 +99,7 @@ def test_replaying_a_client_workload_rebuilds_identical_read_models(
     )
 
     with running_server(settings) as uri:
-        previous = mlflow.get_tracking_uri()
-        mlflow.set_tracking_uri(uri)
-        try:
-            _realistic_workload(MlflowClient(uri))
-        finally:
-            mlflow.set_tracking_uri(previous)
+        _realistic_workload(MlflowClient(uri))
     live = asyncio.run(_checksums(cluster_url, tenant, rebuild=False))
 
     rebuilt = asyncio.run(_checksums(cluster_url, tenant, rebuild=True))

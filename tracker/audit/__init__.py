@@ -1,0 +1,1 @@
+"""The audit tools: verify the log, stream its history, replay entity states."""
