@@ -11,8 +11,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.support.postgres import start_test_postgres
+from tests.support.s3 import settings_for, start_test_s3
 from tests.support.server import free_port, running_server
-from tracker.config import Settings
+from tracker.config import S3Settings, Settings
 from tracker.tenancy.catalog import Catalog
 from tracker.tenancy.names import tenant_database
 
@@ -36,12 +37,23 @@ def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(cluster_url: str) -> Settings:
+def s3_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
+    """A real S3-compatible server (SeaweedFS) that checks signatures."""
+    server, endpoint = start_test_s3(Path(tmp_path_factory.mktemp("s3")))
+
+    yield settings_for(endpoint)
+
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(cluster_url: str, s3_settings: S3Settings) -> Settings:
     return Settings(
         database_url=cluster_url,
         port=free_port(),
         prefix="/mlflow",
         default_tenant=TENANT,
+        s3=s3_settings,
     )
 
 

@@ -28,7 +28,8 @@ from projections.search.page_tokens import decode_offset, encode_offset
 from projections.search.run_query import compile_run_search
 from tracker.errors import InvalidParameter
 
-# No example database: it would leave a .hypothesis directory in the tree.
+# No example database, so a run does not depend on what earlier runs found
+# (hypothesis still keeps caches in .hypothesis/, which git ignores).
 fuzz = settings(database=None, max_examples=300)
 
 _INT64_MAX = 2**63 - 1

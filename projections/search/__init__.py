@@ -1,1 +1,1 @@
-"""MLflow search for runs and experiments: the grammar and its SQL."""
+"""MLflow search for runs, experiments and logged models: the grammar and its SQL."""

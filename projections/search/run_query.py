@@ -25,14 +25,9 @@ either direction and, for metrics, NaN after every number; then
 
 from collections.abc import Sequence
 
+from projections.search import sql
 from projections.search.filters import Comparison, OrderKey
 from tracker.errors import InvalidParameter
-
-_STAGES = {
-    "ACTIVE_ONLY": ("active",),
-    "DELETED_ONLY": ("deleted",),
-    "ALL": ("active", "deleted"),
-}
 
 _STRING_COLUMNS = {
     "run_id": "r.run_id",
@@ -52,34 +47,6 @@ _KEYED_TABLES = {
     "param": "rm.params",
     "tag": "rm.tags",
 }
-
-_STRING_TESTS = {
-    "=": "{} = {}",
-    "!=": "{} <> {}",
-    "LIKE": "{} LIKE {} ESCAPE ''",
-    "ILIKE": "{} ILIKE {} ESCAPE ''",
-    "IN": "{} = ANY({})",
-    "NOT IN": "{} <> ALL({})",
-}
-_NUMERIC_TESTS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-
-# Text sorts bytewise, as MLflow's default SQLite store sorts it, whatever
-# the database's locale.
-_BYTEWISE = ' COLLATE "C"'
-
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-
-class _Binds:
-    """The values bound to one statement, numbered as asyncpg numbers them."""
-
-    def __init__(self) -> None:
-        self.values: list[object] = []
-
-    def __call__(self, value: object, cast: str = "") -> str:
-        self.values.append(value)
-        placeholder = f"${len(self.values)}"
-        return f"{placeholder}::{cast}" if cast else placeholder
 
 
 def compile_run_search(
@@ -108,10 +75,10 @@ def compile_run_search(
         InvalidParameter: An argument is out of range, or a comparison or key
             is one the parser would not have produced.
     """
-    bind = _Binds()
+    bind = sql.Binds()
     joins, ordering = _order_by(order, bind)
-    experiments = bind(_experiment_ids(experiment_ids), "bigint[]")
-    stages = bind(_stages(view_type), "text[]")
+    experiments = bind(sql.experiment_ids(experiment_ids), "bigint[]")
+    stages = bind(sql.stages(view_type, "run_view_type"), "text[]")
     conditions = [
         f"r.experiment_id = ANY({experiments})",
         f"r.lifecycle_stage = ANY({stages})",
@@ -125,23 +92,23 @@ def compile_run_search(
             *joins,
             "WHERE " + "\n  AND ".join(conditions),
             "ORDER BY " + ",\n  ".join(ordering),
-            f"OFFSET {bind(_count(offset, 'offset'), 'bigint')}",
-            f"LIMIT {bind(_count(limit, 'limit'), 'bigint')}",
+            f"OFFSET {bind(sql.count(offset, 'offset'), 'bigint')}",
+            f"LIMIT {bind(sql.count(limit, 'limit'), 'bigint')}",
         ]
     )
     return statement, bind.values
 
 
-def _condition(comparison: Comparison, bind: _Binds) -> str:
+def _condition(comparison: Comparison, bind: sql.Binds) -> str:
     entity, key, op = comparison.entity, comparison.key, comparison.op
     if entity == "attribute" and key in _NUMERIC_COLUMNS:
-        number = _number(comparison, bind)
-        return f"{_NUMERIC_COLUMNS[key]} {_numeric_operator(comparison)} {number}"
+        operator = sql.numeric_operator(comparison)
+        return f"{_NUMERIC_COLUMNS[key]} {operator} {sql.number(comparison, bind)}"
     if entity == "attribute" and key in _STRING_COLUMNS:
-        return _string_test(_STRING_COLUMNS[key], comparison, bind)
+        return sql.string_test(_STRING_COLUMNS[key], comparison, bind)
 
     if entity == "dataset" and key in _DATASET_COLUMNS:
-        test = _string_test(_DATASET_COLUMNS[key], comparison, bind)
+        test = sql.string_test(_DATASET_COLUMNS[key], comparison, bind)
         return (
             "EXISTS (SELECT 1 FROM rm.run_inputs AS i"
             f" WHERE i.run_id = r.run_id AND {test})"
@@ -158,59 +125,28 @@ def _condition(comparison: Comparison, bind: _Binds) -> str:
     if op == "IS NOT NULL":
         return f"EXISTS ({keyed})"
     if entity != "metric":
-        return f"EXISTS ({keyed} AND {_string_test('k.value', comparison, bind)})"
+        test = sql.string_test("k.value", comparison, bind)
+        return f"EXISTS ({keyed} AND {test})"
 
     # PostgreSQL ranks NaN above every number, so without the guard a NaN
     # would satisfy > and >=; MLflow lets it satisfy != only.
-    test = f"k.value {_numeric_operator(comparison)} {_number(comparison, bind)}"
+    operator = sql.numeric_operator(comparison)
+    test = f"k.value {operator} {sql.number(comparison, bind)}"
     if op != "!=":
         test += " AND k.value <> 'NaN'"
     return f"EXISTS ({keyed} AND {test})"
 
 
-def _string_test(column: str, comparison: Comparison, bind: _Binds) -> str:
-    template = _STRING_TESTS.get(comparison.op)
-    value = comparison.value
-    if template is None:
-        raise _unfit(comparison)
-
-    if comparison.op in ("IN", "NOT IN"):
-        if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
-            raise _unfit(comparison)
-        return template.format(column, bind(list(value), "text[]"))
-
-    if not isinstance(value, str):
-        raise _unfit(comparison)
-    return template.format(column, bind(value))
-
-
-def _numeric_operator(comparison: Comparison) -> str:
-    operator = _NUMERIC_TESTS.get(comparison.op)
-    if operator is None:
-        raise _unfit(comparison)
-    return operator
-
-
-def _number(comparison: Comparison, bind: _Binds) -> str:
-    # A whole number binds as bigint, so start_time = 5 can use an index; a
-    # fraction compares as double precision rather than being truncated.
-    value = comparison.value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _unfit(comparison)
-    is_bigint = isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX
-    if is_bigint and comparison.entity != "metric":
-        return bind(value, "bigint")
-    return bind(float(value), "double precision")
-
-
-def _order_by(order: Sequence[OrderKey], bind: _Binds) -> tuple[list[str], list[str]]:
+def _order_by(
+    order: Sequence[OrderKey], bind: sql.Binds
+) -> tuple[list[str], list[str]]:
     joins: list[str] = []
     terms: list[str] = []
     for index, key in enumerate(order, start=1):
         if key.entity == "attribute" and key.key in _NUMERIC_COLUMNS:
             value, collation = _NUMERIC_COLUMNS[key.key], ""
         elif key.entity == "attribute" and key.key in _STRING_COLUMNS:
-            value, collation = _STRING_COLUMNS[key.key], _BYTEWISE
+            value, collation = _STRING_COLUMNS[key.key], sql.BYTEWISE
         elif key.entity in _KEYED_TABLES:
             alias = f"o{index}"
             joins.append(
@@ -218,7 +154,7 @@ def _order_by(order: Sequence[OrderKey], bind: _Binds) -> tuple[list[str], list[
                 f" ON {alias}.run_id = r.run_id AND {alias}.key = {bind(key.key)}"
             )
             value = f"{alias}.value"
-            collation = "" if key.entity == "metric" else _BYTEWISE
+            collation = "" if key.entity == "metric" else sql.BYTEWISE
         else:
             raise InvalidParameter(
                 f"Invalid order_by key {key.entity} '{key.key}' for a run search"
@@ -242,35 +178,3 @@ def _order_by(order: Sequence[OrderKey], bind: _Binds) -> tuple[list[str], list[
     terms.append("r.run_id")
 
     return joins, terms
-
-
-def _experiment_ids(experiment_ids: Sequence[int]) -> list[int]:
-    for experiment_id in experiment_ids:
-        if isinstance(experiment_id, bool) or not isinstance(experiment_id, int):
-            raise InvalidParameter(f"Invalid experiment ID {experiment_id!r}")
-        if not _INT64_MIN <= experiment_id <= _INT64_MAX:
-            raise InvalidParameter(f"Invalid experiment ID {experiment_id!r}")
-    return list(experiment_ids)
-
-
-def _stages(view_type: str) -> list[str]:
-    stages = _STAGES.get(view_type)
-    if stages is None:
-        raise InvalidParameter(
-            f"Invalid run_view_type '{view_type}'. Expected one of "
-            "ACTIVE_ONLY, DELETED_ONLY, ALL"
-        )
-    return list(stages)
-
-
-def _count(n: int, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= _INT64_MAX:
-        raise InvalidParameter(f"Invalid {name} {n!r}: expected a whole number >= 0")
-    return n
-
-
-def _unfit(comparison: Comparison) -> InvalidParameter:
-    return InvalidParameter(
-        f"Invalid comparison {comparison.op} {comparison.value!r} on "
-        f"{comparison.entity} '{comparison.key}'"
-    )

@@ -36,7 +36,8 @@ CREATE TABLE rm.runs (
     lifecycle_stage text   NOT NULL
 );
 
-CREATE INDEX runs_by_experiment ON rm.runs (experiment_id, start_time DESC, run_id);
+CREATE INDEX runs_by_experiment
+    ON rm.runs (experiment_id, start_time DESC NULLS LAST, run_id);
 
 CREATE TABLE rm.params (
     run_id text NOT NULL,

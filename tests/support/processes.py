@@ -22,6 +22,7 @@ def server_process(
         "serve",
         "--database-url",
         cluster_url,
+        "--no-artifacts",
         "--tenant",
         tenant,
         "--port",

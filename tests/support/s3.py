@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from tracker.config import S3Settings
 from tracker.embedded.seaweed import EmbeddedS3, S3Endpoint
-from tracker.storage.s3 import S3Settings
 
 
 def start_test_s3(tmp_dir: Path) -> tuple[EmbeddedS3, S3Endpoint]:

@@ -22,6 +22,10 @@ _DRIVE = re.compile(r"^[a-zA-Z]:")
 # The root is whatever precedes the owner id: normally the experiment id,
 # but an experiment created with its own artifact location has another.
 _RUN_ROOT = re.compile(r"^((?:.+/)?([0-9a-f]{32})/artifacts)(?:/(.*))?$")
+_RUN_LOCATION = "SELECT artifact_uri FROM decision.runs WHERE run_id = $1"
+_MODEL_LOCATION = (
+    "SELECT artifact_location FROM decision.logged_models WHERE model_id = $1"
+)
 _MODEL_ROOT = re.compile(r"^((?:.+/)?models/(m-[0-9a-f]{32})/artifacts)(?:/(.*))?$")
 
 
@@ -83,11 +87,9 @@ async def resolve_owner(connection: Connection, path: str) -> ArtifactOwner:
     """Find the run or logged model whose root holds ``path``."""
     kind: Literal["run", "model"]
     if match := _MODEL_ROOT.match(path):
-        kind, query = "model", (
-            "SELECT artifact_location FROM decision.logged_models WHERE model_id = $1"
-        )
+        kind, query = "model", _MODEL_LOCATION
     elif match := _RUN_ROOT.match(path):
-        kind, query = "run", "SELECT artifact_uri FROM decision.runs WHERE run_id = $1"
+        kind, query = "run", _RUN_LOCATION
     else:
         raise NotFound(f"No run or logged model holds artifacts at {path!r}")
 

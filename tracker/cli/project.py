@@ -1,12 +1,13 @@
 """``calabi project``: run a tenant's projectors in their own process."""
 
 import asyncio
+from typing import Any
 
 import asyncpg
 import click
 import structlog
 
-from tracker.cli.options import database_url, embedded, resolve_database_url
+from tracker.cli.options import backends, resolve_backends
 from tracker.config import DEFAULT_TENANT
 from tracker.tenancy.names import tenant_database
 from tracker.tenancy.tenant import tracking_projector
@@ -15,8 +16,7 @@ log = structlog.get_logger("calabi.project")
 
 
 @click.command()
-@database_url
-@embedded
+@backends
 @click.option("--tenant", default=DEFAULT_TENANT, show_default=True)
 @click.option("--once", is_flag=True, help="Catch up with the log, then exit.")
 @click.option(
@@ -24,15 +24,10 @@ log = structlog.get_logger("calabi.project")
 )
 @click.option("--batch-size", default=2000, show_default=True, type=int)
 def project(
-    database_url: str | None,
-    embedded: bool,
-    tenant: str,
-    once: bool,
-    rebuild: bool,
-    batch_size: int,
+    tenant: str, once: bool, rebuild: bool, batch_size: int, **options: Any
 ) -> None:
     """Fold a tenant's event log into its read models."""
-    url = resolve_database_url(database_url, embedded)
+    url, _ = resolve_backends(**{**options, "no_artifacts": True})
     asyncio.run(
         _project(url, tenant, once=once, rebuild=rebuild, batch_size=batch_size)
     )

@@ -1,12 +1,13 @@
 """``calabi serve``."""
 
 import asyncio
+from typing import Any
 
 import click
 import structlog
 from aiohttp import web
 
-from tracker.cli.options import database_url, embedded, resolve_database_url
+from tracker.cli.options import backends, resolve_backends
 from tracker.config import DEFAULT_TENANT, Settings
 from tracker.http.app import create_app
 from tracker.tenancy.catalog import Catalog
@@ -15,8 +16,7 @@ log = structlog.get_logger("calabi.serve")
 
 
 @click.command()
-@database_url
-@embedded
+@backends
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--prefix", default="/mlflow", show_default=True, help="URL prefix.")
@@ -27,17 +27,23 @@ log = structlog.get_logger("calabi.serve")
     show_default=True,
     help="Run the projectors in this process (else run `calabi project`).",
 )
+@click.option(
+    "--artifact-redirects",
+    is_flag=True,
+    help="Answer artifact downloads with a redirect to a presigned S3 URL.",
+)
 def serve(
-    database_url: str | None,
-    embedded: bool,
     host: str,
     port: int,
     prefix: str,
     default_tenant: str,
     projectors: bool,
+    artifact_redirects: bool,
+    **options: Any,
 ) -> None:
     """Serve the MLflow tracking API."""
-    url = resolve_database_url(database_url, embedded)
+    embedded = bool(options["embedded"])
+    url, s3 = resolve_backends(**options)
     if prefix and not prefix.startswith("/"):
         raise click.BadParameter(
             "the prefix must start with '/'", param_hint="--prefix"
@@ -46,8 +52,13 @@ def serve(
     if embedded:
         # The embedded default provisions its tenant itself: two commands
         # from a fresh clone to a working server.
-        created = asyncio.run(Catalog(url).create_tenant(default_tenant))
-        log.info("embedded_mode", tenant=default_tenant, tenant_created=created)
+        created = asyncio.run(Catalog(url, s3).create_tenant(default_tenant))
+        log.warning(
+            "embedded_mode",
+            tenant=default_tenant,
+            tenant_created=created,
+            identity="no identity provider: every request acts as the local user",
+        )
 
     settings = Settings(
         database_url=url,
@@ -56,6 +67,8 @@ def serve(
         prefix=prefix.rstrip("/"),
         default_tenant=default_tenant,
         run_projectors=projectors,
+        s3=s3,
+        artifact_redirects=artifact_redirects,
     )
     log.info("serving", url=f"http://{host}:{port}{settings.prefix}")
     web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)

@@ -1,10 +1,11 @@
 """``calabi tenant``: create and list tenants."""
 
 import asyncio
+from typing import Any
 
 import click
 
-from tracker.cli.options import database_url, embedded, resolve_database_url
+from tracker.cli.options import backends, resolve_backends
 from tracker.errors import InvalidParameter
 from tracker.tenancy.catalog import Catalog
 
@@ -16,11 +17,10 @@ def tenant() -> None:
 
 @tenant.command("create")
 @click.argument("name")
-@database_url
-@embedded
-def create(name: str, database_url: str | None, embedded: bool) -> None:
-    """Create tenant NAME: its database, schema and Default experiment."""
-    catalog = Catalog(resolve_database_url(database_url, embedded))
+@backends
+def create(name: str, **options: Any) -> None:
+    """Create tenant NAME: its database, schema, bucket and Default experiment."""
+    catalog = Catalog(*resolve_backends(**options))
     try:
         created = asyncio.run(catalog.create_tenant(name))
     except InvalidParameter as error:
@@ -30,11 +30,10 @@ def create(name: str, database_url: str | None, embedded: bool) -> None:
 
 
 @tenant.command("list")
-@database_url
-@embedded
-def list_tenants(database_url: str | None, embedded: bool) -> None:
+@backends
+def list_tenants(**options: Any) -> None:
     """List the tenants and their state."""
-    catalog = Catalog(resolve_database_url(database_url, embedded))
+    catalog = Catalog(*resolve_backends(**options))
     asyncio.run(catalog.prepare())
 
     for row in asyncio.run(catalog.tenants()):

@@ -8,6 +8,7 @@ from tracker.config import Settings
 from tracker.http.keys import SETTINGS, TENANTS
 from tracker.http.middleware import handle_request
 from tracker.http.routes import add_routes
+from tracker.storage.s3 import open_s3
 from tracker.tenancy.catalog import Catalog
 from tracker.tenancy.tenant import TenantRouter
 
@@ -19,9 +20,20 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[TENANTS] = TenantRouter(settings, Catalog(settings.database_url))
     add_routes(app, settings.prefix.rstrip("/"))
+    if settings.s3 is not None:
+        app.cleanup_ctx.append(_s3_client)
     app.cleanup_ctx.append(_tenants)
 
     return app
+
+
+async def _s3_client(app: web.Application) -> AsyncIterator[None]:
+    s3 = app[SETTINGS].s3
+    assert s3 is not None, "registered only when S3 is configured"
+
+    async with open_s3(s3) as client:
+        app[TENANTS].s3_client = client
+        yield
 
 
 async def _tenants(app: web.Application) -> AsyncIterator[None]:

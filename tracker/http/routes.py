@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from tracker.api import experiments, metrics, runs, service
+from tracker.api import artifacts, experiments, logged_models, metrics, runs, service
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -51,6 +51,40 @@ TRACKING_V2 = (
         "metrics/get-history-bulk-interval",
         metrics.get_metric_history_bulk_interval,
     ),
+    Route("POST", "runs/outputs", logged_models.log_outputs),
+    Route("POST", "runs/log-model", logged_models.log_model),
+    Route("POST", "logged-models", logged_models.create_logged_model),
+    Route("POST", "logged-models/search", logged_models.search_logged_models),
+    Route("GET", "logged-models/{model_id}", logged_models.get_logged_model),
+    Route("PATCH", "logged-models/{model_id}", logged_models.finalize_logged_model),
+    Route("DELETE", "logged-models/{model_id}", logged_models.delete_logged_model),
+    Route(
+        "PATCH", "logged-models/{model_id}/tags", logged_models.set_logged_model_tags
+    ),
+    Route(
+        "DELETE",
+        "logged-models/{model_id}/tags/{tag_key}",
+        logged_models.delete_logged_model_tag,
+    ),
+    Route(
+        "POST", "logged-models/{model_id}/params", logged_models.log_logged_model_params
+    ),
+    Route("GET", "artifacts/list", artifacts.list_run_artifacts),
+    Route("POST", "artifacts/presigned-upload-url", artifacts.presigned_upload_url),
+    Route("POST", "artifacts/presigned-download-url", artifacts.presigned_download_url),
+    Route("POST", "artifacts/confirm-upload", artifacts.confirm_upload),
+)
+
+# The artifact service, at /api/2.0/mlflow-artifacts/.
+ARTIFACTS_V2 = (
+    Route("GET", "artifacts", artifacts.list_artifacts),
+    Route("PUT", "artifacts/{path:.+}", artifacts.upload_artifact),
+    Route("GET", "artifacts/{path:.+}", artifacts.download_artifact),
+    Route("DELETE", "artifacts/{path:.+}", artifacts.delete_artifact),
+    Route("POST", "mpu/create/{path:.+}", artifacts.create_multipart_upload),
+    Route("POST", "mpu/complete/{path:.+}", artifacts.complete_multipart_upload),
+    Route("POST", "mpu/abort/{path:.+}", artifacts.abort_multipart_upload),
+    Route("GET", "presigned/{path:.+}", artifacts.presigned_download),
 )
 
 TRACKING_V3 = (Route("GET", "server-info", service.server_info),)
@@ -63,6 +97,12 @@ def add_routes(app: web.Application, prefix: str) -> None:
             base = f"{prefix}/{api}/{version}/mlflow/"
             for route in table:
                 app.router.add_route(route.method, base + route.path, route.handler)
+        for route in ARTIFACTS_V2:
+            app.router.add_route(
+                route.method,
+                f"{prefix}/{api}/2.0/mlflow-artifacts/{route.path}",
+                route.handler,
+            )
 
     app.router.add_get(f"{prefix}/health", service.health)
     app.router.add_get(f"{prefix}/version", service.version)

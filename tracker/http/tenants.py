@@ -7,8 +7,10 @@ from aiohttp import web
 
 from tracker.context import current_request
 from tracker.db import Connection
+from tracker.errors import NotImplementedByServer
 from tracker.eventlog.append import WriteTransaction
 from tracker.http.keys import SETTINGS, TENANTS
+from tracker.storage.s3 import ObjectStore
 from tracker.tenancy.tenant import Tenant
 
 
@@ -18,6 +20,17 @@ async def tenant_for(request: web.Request) -> Tenant:
     name = context.tenant if context else request.app[SETTINGS].default_tenant
 
     return await request.app[TENANTS].tenant(name)
+
+
+async def object_store(request: web.Request) -> ObjectStore:
+    """The caller's tenant's artifact bucket."""
+    tenant = await tenant_for(request)
+    if tenant.artifacts is None:
+        raise NotImplementedByServer(
+            "This server is configured without artifact storage"
+        )
+
+    return tenant.artifacts
 
 
 @asynccontextmanager

@@ -16,9 +16,16 @@ from tracker.commands.experiments import (
     DEFAULT_EXPERIMENT_NAME,
     create_experiment,
 )
+from tracker.config import S3Settings
 from tracker.eventlog.append import EventWriter
+from tracker.storage.s3 import ObjectStore, open_s3
 from tracker.tenancy.migrations import migrate
-from tracker.tenancy.names import CATALOG_DATABASE, check_tenant_name, tenant_database
+from tracker.tenancy.names import (
+    CATALOG_DATABASE,
+    check_tenant_name,
+    tenant_bucket,
+    tenant_database,
+)
 
 log = structlog.get_logger("calabi.tenancy")
 
@@ -26,8 +33,9 @@ log = structlog.get_logger("calabi.tenancy")
 class Catalog:
     """The tenants of one PostgreSQL cluster."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, s3: S3Settings | None = None) -> None:
         self._url = database_url
+        self._s3 = s3
 
     async def connect(self, database: str) -> asyncpg.Connection:
         return await asyncpg.connect(self._url, database=database)
@@ -81,6 +89,7 @@ class Catalog:
 
             await self._create_database(database)
             await self._provision(database)
+            await self._create_bucket(name)
             await catalog.execute(
                 "UPDATE tenants SET state = 'active' WHERE name = $1", name
             )
@@ -112,6 +121,18 @@ class Catalog:
                     )
         finally:
             await tenant.close()
+
+    async def _create_bucket(self, name: str) -> None:
+        if self._s3 is None:
+            return
+        async with open_s3(self._s3) as client:
+            versioned = await ObjectStore(client, tenant_bucket(name)).ensure_bucket()
+        if not versioned:
+            log.warning(
+                "bucket_unversioned",
+                tenant=name,
+                consequence="a restore cannot bring back overwritten artifacts",
+            )
 
     async def _create_database(self, database: str) -> None:
         admin = await asyncpg.connect(self._url)

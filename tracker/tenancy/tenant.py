@@ -19,8 +19,10 @@ from tracker.config import Settings
 from tracker.db import Connection
 from tracker.errors import NotFound, ProjectionStopped
 from tracker.eventlog.append import EventWriter
+from tracker.storage.s3 import ObjectStore, S3Client
 from tracker.tenancy.catalog import Catalog
-from tracker.tenancy.names import tenant_database
+from tracker.tenancy.migrations import migrate
+from tracker.tenancy.names import tenant_bucket, tenant_database
 
 log = structlog.get_logger("calabi.tenancy")
 
@@ -41,11 +43,18 @@ class Tenant:
     """One tenant's database, open for reads and writes."""
 
     def __init__(
-        self, name: str, pool: asyncpg.Pool, projector: Projector, *, local: bool
+        self,
+        name: str,
+        pool: asyncpg.Pool,
+        projector: Projector,
+        *,
+        local: bool,
+        artifacts: ObjectStore | None = None,
     ) -> None:
         self.name = name
         self.pool = pool
         self.projector = projector
+        self.artifacts = artifacts
         self.writer = EventWriter(pool, on_commit=self._committed)
         self.projector_local = local
         self._task: asyncio.Task[None] | None = None
@@ -115,6 +124,8 @@ class TenantRouter:
     def __init__(self, settings: Settings, catalog: Catalog) -> None:
         self._settings = settings
         self._catalog = catalog
+        # Set by the application once its one S3 client is open.
+        self.s3_client: S3Client | None = None
         self._tenants: dict[str, Tenant] = {}
         self._opening = asyncio.Lock()
 
@@ -144,11 +155,19 @@ class TenantRouter:
             min_size=1,
             max_size=self._settings.pool_max_size,
         )
+        # A tenant created by an older release gets the newer migrations now.
+        async with pool.acquire() as connection:
+            await migrate(connection, "tenant")
+        artifacts = None
+        if self.s3_client is not None:
+            artifacts = ObjectStore(self.s3_client, tenant_bucket(name))
+            await artifacts.ensure_bucket()
         tenant = Tenant(
             name,
             pool,
             tracking_projector(pool),
             local=self._settings.run_projectors,
+            artifacts=artifacts,
         )
         await tenant.start()
         log.info("tenant_opened", tenant=name, projector_local=tenant.projector_local)
