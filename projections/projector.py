@@ -44,10 +44,14 @@ class Projector:
         name: str,
         fold: Fold,
         definition: Traversable,
+        schema: str,
         batch_size: int = 2000,
         idle_poll: float = 0.5,
     ) -> None:
         self.name = name
+        # The schema the read models live in; the definition and the fold name
+        # tables without it and run with it first on the search path.
+        self.schema = schema
         self.position = 0
         self.failure: BaseException | None = None
         self._pool = pool
@@ -82,8 +86,7 @@ class Projector:
                 return
 
             log.info("read_models_created", projector=self.name, digest=digest[:12])
-            await connection.execute("DROP SCHEMA IF EXISTS rm CASCADE")
-            await connection.execute(ddl)
+            await create_schema(connection, self.schema, ddl)
             await connection.execute(
                 "INSERT INTO es.checkpoints (projector, position, definition)"
                 " VALUES ($1, 0, $2) ON CONFLICT (projector) DO UPDATE"
@@ -161,6 +164,7 @@ class Projector:
             applied = rows[:contiguous]
             if applied:
                 events = [codec.decode(row[1], row[2], row[3]) for row in applied]
+                await use_schema(connection, self.schema)
                 await self._fold(connection, events)
                 await connection.execute(
                     "UPDATE es.checkpoints SET position = $2, updated_at = now()"
@@ -204,6 +208,27 @@ class Projector:
             self.position = position
             async with self._advanced:
                 self._advanced.notify_all()
+
+
+async def create_schema(connection: Connection, schema: str, ddl: str) -> None:
+    """Drop ``schema`` if it exists and create it anew from ``ddl``."""
+    quoted = quote_identifier(schema)
+    await connection.execute(f"DROP SCHEMA IF EXISTS {quoted} CASCADE")
+    await connection.execute(f"CREATE SCHEMA {quoted}")
+    await use_schema(connection, schema)
+    await connection.execute(ddl)
+
+
+async def use_schema(connection: Connection, schema: str) -> None:
+    """Put ``schema`` first on the search path for the current transaction."""
+    await connection.execute(
+        "SELECT set_config('search_path', $1, true)",
+        f"{quote_identifier(schema)}, public",
+    )
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _contiguous_prefix(checkpoint: int, positions: list[int]) -> int:

@@ -19,7 +19,7 @@ from tracker.commands.runs import create_run, log_batch
 from tracker.db import Connection
 from tracker.eventlog.append import EventWriter
 from tracker.eventlog.events import Event, Metric, Param, Tag
-from tracker.tenancy.tenant import tracking_projector
+from tracker.tenancy.projectors import tracking_projector
 
 
 class Crash(Exception):

@@ -15,7 +15,7 @@ from tests.support.tenants import new_tenant_name
 from tracker.config import Settings
 from tracker.tenancy.catalog import Catalog
 from tracker.tenancy.names import tenant_database
-from tracker.tenancy.tenant import tracking_projector
+from tracker.tenancy.projectors import tracking_projector
 
 
 def _realistic_workload(client: MlflowClient) -> None:

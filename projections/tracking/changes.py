@@ -128,7 +128,7 @@ class Changes:
         if self.new_experiments:
             rows = list(self.new_experiments.values())
             await connection.execute(
-                "INSERT INTO rm.experiments SELECT * FROM unnest($1::int8[],"
+                "INSERT INTO experiments SELECT * FROM unnest($1::int8[],"
                 " $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[])",
                 *_columns(
                     rows,
@@ -146,7 +146,7 @@ class Changes:
                 for key, fields in self.experiment_updates.items()
             ]
             await connection.execute(
-                "UPDATE rm.experiments e SET"
+                "UPDATE experiments e SET"
                 " name = coalesce(u.name, e.name),"
                 " lifecycle_stage = coalesce(u.stage, e.lifecycle_stage),"
                 " last_update_time = coalesce(u.updated, e.last_update_time)"
@@ -159,7 +159,7 @@ class Changes:
             )
         await _write_keyed_values(
             connection,
-            "rm.experiment_tags",
+            "experiment_tags",
             "experiment_id",
             "int8",
             self.experiment_tags,
@@ -169,7 +169,7 @@ class Changes:
         if self.new_runs:
             rows = list(self.new_runs.values())
             await connection.execute(
-                "INSERT INTO rm.runs SELECT * FROM unnest("
+                "INSERT INTO runs SELECT * FROM unnest("
                 "$1::text[], $2::int8[], $3::text[], $4::text[], $5::text[],"
                 " $6::int8[], $7::int8[], $8::text[], $9::text[])",
                 *_columns(
@@ -190,7 +190,7 @@ class Changes:
                 {"run_id": key, **fields} for key, fields in self.run_updates.items()
             ]
             await connection.execute(
-                "UPDATE rm.runs r SET"
+                "UPDATE runs r SET"
                 " status = coalesce(u.status, r.status),"
                 " end_time = coalesce(u.end_time, r.end_time),"
                 " run_name = coalesce(u.run_name, r.run_name),"
@@ -206,17 +206,17 @@ class Changes:
     async def _write_run_data(self, connection: Connection) -> None:
         if self.params:
             await connection.execute(
-                "INSERT INTO rm.params SELECT * FROM unnest("
+                "INSERT INTO params SELECT * FROM unnest("
                 "$1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
                 [run_id for run_id, _ in self.params],
                 [key for _, key in self.params],
                 list(self.params.values()),
             )
-        await _write_keyed_values(connection, "rm.tags", "run_id", "text", self.tags)
+        await _write_keyed_values(connection, "tags", "run_id", "text", self.tags)
 
         if self.metrics:
             await connection.execute(
-                "INSERT INTO rm.metrics SELECT * FROM unnest("
+                "INSERT INTO metrics SELECT * FROM unnest("
                 "$1::text[], $2::text[], $3::int8[], $4::int8[], $5::float8[])"
                 " ON CONFLICT DO NOTHING",
                 [run_id for run_id, _ in self.metrics],
@@ -228,7 +228,7 @@ class Changes:
         if self.latest_metrics:
             latest = list(self.latest_metrics.items())
             await connection.execute(
-                "INSERT INTO rm.latest_metrics AS l SELECT * FROM unnest("
+                "INSERT INTO latest_metrics AS l SELECT * FROM unnest("
                 "$1::text[], $2::text[], $3::float8[], $4::int8[], $5::int8[])"
                 " ON CONFLICT (run_id, key) DO UPDATE SET"
                 " value = excluded.value, timestamp = excluded.timestamp,"
@@ -246,7 +246,7 @@ class Changes:
         if self.datasets:
             rows = list(self.datasets.values())
             await connection.execute(
-                "INSERT INTO rm.datasets SELECT * FROM unnest("
+                "INSERT INTO datasets SELECT * FROM unnest("
                 "$1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],"
                 " $6::text[], $7::text[]) ON CONFLICT DO NOTHING",
                 *_transpose(rows),
@@ -254,7 +254,7 @@ class Changes:
         if self.run_inputs:
             rows = list(self.run_inputs.values())
             await connection.execute(
-                "INSERT INTO rm.run_inputs SELECT r, n, d, e, c, t::jsonb, l"
+                "INSERT INTO run_inputs SELECT r, n, d, e, c, t::jsonb, l"
                 " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[],"
                 " $5::text[], $6::text[], $7::int8[]) AS u(r, n, d, e, c, t, l)"
                 " ON CONFLICT DO NOTHING",
@@ -264,7 +264,7 @@ class Changes:
     async def _write_artifacts(self, connection: Connection) -> None:
         if self.run_outputs:
             await connection.execute(
-                "INSERT INTO rm.run_outputs SELECT * FROM unnest("
+                "INSERT INTO run_outputs SELECT * FROM unnest("
                 "$1::text[], $2::text[], $3::int8[])"
                 " ON CONFLICT (run_id, model_id) DO UPDATE SET step = excluded.step",
                 [run_id for run_id, _ in self.run_outputs],
@@ -276,7 +276,7 @@ class Changes:
         gone = [key for key, row in self.artifacts.items() if row is None]
         if stored:
             await connection.execute(
-                "INSERT INTO rm.artifacts SELECT * FROM unnest($1::text[], $2::text[],"
+                "INSERT INTO artifacts SELECT * FROM unnest($1::text[], $2::text[],"
                 " $3::int8[], $4::text[], $5::text[], $6::int8[])"
                 " ON CONFLICT (root, path) DO UPDATE SET size = excluded.size,"
                 " etag = excluded.etag, version_id = excluded.version_id,"
@@ -285,7 +285,7 @@ class Changes:
             )
         if gone:
             await connection.execute(
-                "DELETE FROM rm.artifacts a USING unnest($1::text[], $2::text[])"
+                "DELETE FROM artifacts a USING unnest($1::text[], $2::text[])"
                 " AS g(root, path) WHERE a.root = g.root AND a.path = g.path",
                 *_transpose(gone),
             )
@@ -293,7 +293,7 @@ class Changes:
     async def _write_models(self, connection: Connection) -> None:
         if self.new_models:
             await connection.execute(
-                "INSERT INTO rm.logged_models SELECT * FROM unnest($1::text[],"
+                "INSERT INTO logged_models SELECT * FROM unnest($1::text[],"
                 " $2::int8[], $3::text[], $4::text[], $5::int8[], $6::int8[],"
                 " $7::text[], $8::text[], $9::text[], $10::text[])",
                 *_columns(
@@ -316,7 +316,7 @@ class Changes:
                 for key, fields in self.model_updates.items()
             ]
             await connection.execute(
-                "UPDATE rm.logged_models m SET"
+                "UPDATE logged_models m SET"
                 " status = coalesce(u.status, m.status),"
                 " lifecycle_stage = coalesce(u.stage, m.lifecycle_stage),"
                 " last_update_time = coalesce(u.updated, m.last_update_time)"
@@ -328,7 +328,7 @@ class Changes:
             )
         if self.model_params:
             await connection.execute(
-                "INSERT INTO rm.logged_model_params SELECT * FROM unnest("
+                "INSERT INTO logged_model_params SELECT * FROM unnest("
                 "$1::text[], $2::text[], $3::text[])"
                 " ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
                 [model_id for model_id, _ in self.model_params],
@@ -336,11 +336,11 @@ class Changes:
                 list(self.model_params.values()),
             )
         await _write_keyed_values(
-            connection, "rm.logged_model_tags", "model_id", "text", self.model_tags
+            connection, "logged_model_tags", "model_id", "text", self.model_tags
         )
         if self.model_metrics:
             await connection.execute(
-                "INSERT INTO rm.logged_model_metrics SELECT * FROM unnest("
+                "INSERT INTO logged_model_metrics SELECT * FROM unnest("
                 "$1::text[], $2::text[], $3::text[], $4::float8[], $5::int8[],"
                 " $6::int8[], $7::text[], $8::text[])"
                 " ON CONFLICT (model_id, run_id, key, step, timestamp)"

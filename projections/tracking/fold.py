@@ -208,14 +208,14 @@ async def _append_model_history(
     await changes.write(connection)
 
     current = await connection.fetchval(
-        "SELECT value FROM rm.tags WHERE run_id = $1 AND key = $2",
+        "SELECT value FROM tags WHERE run_id = $1 AND key = $2",
         event.run_id,
         MODEL_HISTORY_TAG,
     )
     history = _json_list(current)
     history.append(_json_value(event.model_json))
     await connection.execute(
-        "INSERT INTO rm.tags VALUES ($1, $2, $3)"
+        "INSERT INTO tags VALUES ($1, $2, $3)"
         " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
         event.run_id,
         MODEL_HISTORY_TAG,
@@ -249,7 +249,7 @@ async def _cascade(
     await changes.write(connection)
 
     await connection.execute(
-        "UPDATE rm.runs SET lifecycle_stage = $2 WHERE experiment_id = $1",
+        "UPDATE runs SET lifecycle_stage = $2 WHERE experiment_id = $1",
         experiment_id,
         stage,
     )

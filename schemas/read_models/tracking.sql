@@ -1,12 +1,12 @@
 -- Read models of the tracking projector, folded from es.events.
 --
--- This file is not a migration: the projector owns the rm schema.  When the
--- text of this file changes, the projector drops rm, creates it anew from
--- here and replays the log, so a read model never lags its own definition.
+-- This file is not a migration: the projector owns its schema (rm, or a
+-- fresh generation during a rebuild or restore) and runs this file with that
+-- schema first on the search path, so names here are unqualified.  When the
+-- text changes, the projector rebuilds from the log, so a read model never
+-- lags its own definition.
 
-CREATE SCHEMA rm;
-
-CREATE TABLE rm.experiments (
+CREATE TABLE experiments (
     experiment_id     bigint PRIMARY KEY,
     name              text   NOT NULL,
     artifact_location text   NOT NULL,
@@ -15,16 +15,16 @@ CREATE TABLE rm.experiments (
     last_update_time  bigint NOT NULL
 );
 
-CREATE INDEX experiments_name ON rm.experiments (name);
+CREATE INDEX experiments_name ON experiments (name);
 
-CREATE TABLE rm.experiment_tags (
+CREATE TABLE experiment_tags (
     experiment_id bigint NOT NULL,
     key           text   NOT NULL,
     value         text   NOT NULL,
     PRIMARY KEY (experiment_id, key)
 );
 
-CREATE TABLE rm.runs (
+CREATE TABLE runs (
     run_id          text   PRIMARY KEY,
     experiment_id   bigint NOT NULL,
     run_name        text   NOT NULL,
@@ -37,23 +37,23 @@ CREATE TABLE rm.runs (
 );
 
 CREATE INDEX runs_by_experiment
-    ON rm.runs (experiment_id, start_time DESC NULLS LAST, run_id);
+    ON runs (experiment_id, start_time DESC NULLS LAST, run_id);
 
-CREATE TABLE rm.params (
+CREATE TABLE params (
     run_id text NOT NULL,
     key    text NOT NULL,
     value  text NOT NULL,
     PRIMARY KEY (run_id, key)
 );
 
-CREATE TABLE rm.tags (
+CREATE TABLE tags (
     run_id text NOT NULL,
     key    text NOT NULL,
     value  text NOT NULL,
     PRIMARY KEY (run_id, key)
 );
 
-CREATE TABLE rm.latest_metrics (
+CREATE TABLE latest_metrics (
     run_id    text             NOT NULL,
     key       text             NOT NULL,
     value     double precision NOT NULL,
@@ -63,7 +63,7 @@ CREATE TABLE rm.latest_metrics (
 );
 
 -- The natural key dedupes exact repeats, as MLflow does for retried batches.
-CREATE TABLE rm.metrics (
+CREATE TABLE metrics (
     run_id    text             NOT NULL,
     key       text             NOT NULL,
     timestamp bigint           NOT NULL,
@@ -72,7 +72,7 @@ CREATE TABLE rm.metrics (
     PRIMARY KEY (run_id, key, timestamp, step, value)
 );
 
-CREATE TABLE rm.datasets (
+CREATE TABLE datasets (
     experiment_id bigint NOT NULL,
     name          text   NOT NULL,
     digest        text   NOT NULL,
@@ -83,7 +83,7 @@ CREATE TABLE rm.datasets (
     PRIMARY KEY (experiment_id, name, digest)
 );
 
-CREATE TABLE rm.run_inputs (
+CREATE TABLE run_inputs (
     run_id         text   NOT NULL,
     dataset_name   text   NOT NULL,
     dataset_digest text   NOT NULL,
@@ -95,7 +95,7 @@ CREATE TABLE rm.run_inputs (
     PRIMARY KEY (run_id, dataset_name, dataset_digest)
 );
 
-CREATE TABLE rm.run_outputs (
+CREATE TABLE run_outputs (
     run_id   text   NOT NULL,
     model_id text   NOT NULL,
     step     bigint NOT NULL,
@@ -104,7 +104,7 @@ CREATE TABLE rm.run_outputs (
 
 -- What each artifact root holds, as the log says: listings read this, so
 -- they agree with the log and can be restored with it.
-CREATE TABLE rm.artifacts (
+CREATE TABLE artifacts (
     root       text   NOT NULL,
     path       text   NOT NULL,
     size       bigint NOT NULL,
@@ -114,9 +114,9 @@ CREATE TABLE rm.artifacts (
     PRIMARY KEY (root, path)
 );
 
-CREATE INDEX artifacts_by_prefix ON rm.artifacts (root, path text_pattern_ops);
+CREATE INDEX artifacts_by_prefix ON artifacts (root, path text_pattern_ops);
 
-CREATE TABLE rm.logged_models (
+CREATE TABLE logged_models (
     model_id          text   PRIMARY KEY,
     experiment_id     bigint NOT NULL,
     name              text   NOT NULL,
@@ -130,16 +130,16 @@ CREATE TABLE rm.logged_models (
 );
 
 CREATE INDEX logged_models_by_experiment
-    ON rm.logged_models (experiment_id, creation_time DESC);
+    ON logged_models (experiment_id, creation_time DESC);
 
-CREATE TABLE rm.logged_model_params (
+CREATE TABLE logged_model_params (
     model_id text NOT NULL,
     key      text NOT NULL,
     value    text NOT NULL,
     PRIMARY KEY (model_id, key)
 );
 
-CREATE TABLE rm.logged_model_tags (
+CREATE TABLE logged_model_tags (
     model_id text NOT NULL,
     key      text NOT NULL,
     value    text NOT NULL,
@@ -147,7 +147,7 @@ CREATE TABLE rm.logged_model_tags (
 );
 
 -- Metrics logged with a model_id, as MLflow 3 attaches them to the model.
-CREATE TABLE rm.logged_model_metrics (
+CREATE TABLE logged_model_metrics (
     model_id       text             NOT NULL,
     run_id         text             NOT NULL,
     key            text             NOT NULL,

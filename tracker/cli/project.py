@@ -10,7 +10,7 @@ import structlog
 from tracker.cli.options import backends, resolve_backends
 from tracker.config import DEFAULT_TENANT
 from tracker.tenancy.names import tenant_database
-from tracker.tenancy.tenant import tracking_projector
+from tracker.tenancy.projectors import tenant_projectors
 
 log = structlog.get_logger("calabi.project")
 
@@ -37,18 +37,23 @@ async def _project(
     url: str, tenant: str, *, once: bool, rebuild: bool, batch_size: int
 ) -> None:
     pool = await asyncpg.create_pool(
-        url, database=tenant_database(tenant), min_size=1, max_size=2
+        url, database=tenant_database(tenant), min_size=1, max_size=4
     )
     try:
-        projector = tracking_projector(pool, batch_size=batch_size)
-        if rebuild:
-            await projector.rebuild()
-        else:
-            await projector.prepare()
+        projectors = tenant_projectors(pool, batch_size=batch_size)
+        for projector in projectors:
+            await (projector.rebuild() if rebuild else projector.prepare())
         if once:
-            applied = await projector.catch_up()
-            log.info("caught_up", tenant=tenant, events=applied, at=projector.position)
+            for projector in projectors:
+                applied = await projector.catch_up()
+                log.info(
+                    "caught_up",
+                    tenant=tenant,
+                    projector=projector.name,
+                    events=applied,
+                    at=projector.position,
+                )
         else:
-            await projector.run()
+            await asyncio.gather(*(projector.run() for projector in projectors))
     finally:
         await pool.close()

@@ -1,4 +1,4 @@
-"""A tenant as the server holds it: a pool, a writer, a projector.
+"""A tenant as the server holds it: a pool, a writer, its projectors.
 
 This is the one place requests reach a tenant's database.  ``TenantRouter``
 opens tenants lazily; until authentication exists every request is routed
@@ -13,8 +13,6 @@ import asyncpg
 import structlog
 
 from projections.projector import Projector
-from projections.tracking.fold import fold
-from schemas import files_in
 from tracker.config import Settings
 from tracker.db import Connection
 from tracker.errors import NotFound, ProjectionStopped
@@ -23,20 +21,9 @@ from tracker.storage.s3 import ObjectStore, S3Client
 from tracker.tenancy.catalog import Catalog
 from tracker.tenancy.migrations import migrate
 from tracker.tenancy.names import tenant_bucket, tenant_database
+from tracker.tenancy.projectors import tenant_projectors
 
 log = structlog.get_logger("calabi.tenancy")
-
-TRACKING_PROJECTOR = "tracking"
-
-
-def tracking_projector(pool: asyncpg.Pool, batch_size: int = 2000) -> Projector:
-    return Projector(
-        pool,
-        name=TRACKING_PROJECTOR,
-        fold=fold,
-        definition=files_in("read_models") / "tracking.sql",
-        batch_size=batch_size,
-    )
 
 
 class Tenant:
@@ -46,31 +33,34 @@ class Tenant:
         self,
         name: str,
         pool: asyncpg.Pool,
-        projector: Projector,
+        projectors: list[Projector],
         *,
         local: bool,
         artifacts: ObjectStore | None = None,
     ) -> None:
         self.name = name
         self.pool = pool
-        self.projector = projector
+        self.projectors = projectors
         self.artifacts = artifacts
         self.writer = EventWriter(pool, on_commit=self._committed)
         self.projector_local = local
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        await self.projector.prepare()
-        if self.projector_local:
-            self._task = asyncio.create_task(
-                self.projector.run(), name=f"projector:{self.name}"
-            )
+        for projector in self.projectors:
+            await projector.prepare()
+            if self.projector_local:
+                self._tasks.append(
+                    asyncio.create_task(
+                        projector.run(), name=f"projector:{self.name}:{projector.name}"
+                    )
+                )
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with suppress(asyncio.CancelledError, Exception):
-                await self._task
+                await task
         await self.pool.close()
 
     @asynccontextmanager
@@ -82,40 +72,49 @@ class Tenant:
         acknowledged write, from any client or process, sees that write.
         """
         async with self.pool.acquire() as connection:
-            positions = await connection.fetchrow(
-                "SELECT h.last_position AS head, c.position AS projected"
-                " FROM es.head h LEFT JOIN es.checkpoints c ON c.projector = $1",
-                self.projector.name,
-            )
-            assert positions is not None, "es.head always holds its one row"
-            head, projected = positions["head"], positions["projected"]
-            if projected is None or projected < head:
+            head, projected = await self._positions(connection)
+            if projected < head:
                 await self._wait_for(connection, head, timeout)
             yield connection
+
+    async def _positions(self, connection: Connection) -> tuple[int, int]:
+        """The log's head, and the checkpoint of the projector furthest behind."""
+        positions = await connection.fetchrow(
+            "SELECT h.last_position AS head,"
+            " coalesce(min(c.position), -1) AS projected,"
+            " count(c.position) AS projectors"
+            " FROM es.head h LEFT JOIN es.checkpoints c ON c.projector = ANY($1)"
+            " GROUP BY h.last_position",
+            [projector.name for projector in self.projectors],
+        )
+        assert positions is not None, "es.head always holds its one row"
+        if positions["projectors"] < len(self.projectors):
+            return positions["head"], -1
+
+        return positions["head"], positions["projected"]
 
     async def _wait_for(
         self, connection: Connection, position: int, timeout: float
     ) -> None:
         if self.projector_local:
-            await self.projector.wait_for(position, timeout)
+            for projector in self.projectors:
+                await projector.wait_for(position, timeout)
             return
 
-        # The projector runs in another process: follow its checkpoint.
+        # The projectors run in another process: follow their checkpoints.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            projected = await connection.fetchval(
-                "SELECT position FROM es.checkpoints WHERE projector = $1",
-                self.projector.name,
-            )
-            if projected is not None and projected >= position:
+            _, projected = await self._positions(connection)
+            if projected >= position:
                 return
             await asyncio.sleep(0.01)
         raise ProjectionStopped(f"read models are behind the log (at {position})")
 
     def _committed(self, position: int) -> None:
         if self.projector_local:
-            self.projector.wake()
+            for projector in self.projectors:
+                projector.wake()
 
 
 class TenantRouter:
@@ -165,7 +164,7 @@ class TenantRouter:
         tenant = Tenant(
             name,
             pool,
-            tracking_projector(pool),
+            tenant_projectors(pool),
             local=self._settings.run_projectors,
             artifacts=artifacts,
         )

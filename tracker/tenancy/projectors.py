@@ -1,0 +1,25 @@
+"""The projectors every tenant runs, each folding the log into its own schema."""
+
+import asyncpg
+
+from projections.projector import Projector
+from projections.tracking.fold import fold as fold_tracking
+from schemas import files_in
+
+TRACKING_PROJECTOR = "tracking"
+
+
+def tracking_projector(pool: asyncpg.Pool, batch_size: int = 2000) -> Projector:
+    return Projector(
+        pool,
+        name=TRACKING_PROJECTOR,
+        fold=fold_tracking,
+        definition=files_in("read_models") / "tracking.sql",
+        schema="rm",
+        batch_size=batch_size,
+    )
+
+
+def tenant_projectors(pool: asyncpg.Pool, batch_size: int = 2000) -> list[Projector]:
+    """Every projector of a tenant; a read waits for all of them."""
+    return [tracking_projector(pool, batch_size)]
