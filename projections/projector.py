@@ -20,6 +20,7 @@ from importlib.resources.abc import Traversable
 import asyncpg
 import structlog
 
+from projections.effective_history import effective_ranges, is_effective, load_markers
 from tracker.db import Connection
 from tracker.errors import ProjectionStopped
 from tracker.eventlog.codec import codec
@@ -64,14 +65,22 @@ class Projector:
 
     # Lifecycle --------------------------------------------------------------
 
+    @property
+    def fold(self) -> Fold:
+        return self._fold
+
+    def definition(self) -> tuple[str, str]:
+        """The read models' DDL, and the digest a checkpoint records for it."""
+        ddl = self._definition.read_text()
+        return ddl, hashlib.sha256(ddl.encode()).hexdigest()
+
     async def rebuild(self) -> None:
         """Drop the read models and start again from the first event."""
         await self.prepare(force=True)
 
     async def prepare(self, *, force: bool = False) -> None:
         """Create the read models, or rebuild them if their definition changed."""
-        ddl = self._definition.read_text()
-        digest = hashlib.sha256(ddl.encode()).hexdigest()
+        ddl, digest = self.definition()
 
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute(
@@ -163,7 +172,12 @@ class Projector:
             contiguous = _contiguous_prefix(checkpoint, [row[0] for row in rows])
             applied = rows[:contiguous]
             if applied:
-                events = [codec.decode(row[1], row[2], row[3]) for row in applied]
+                effective = await _effective_filter(connection)
+                events = [
+                    codec.decode(row[1], row[2], row[3])
+                    for row in applied
+                    if effective(row[0])
+                ]
                 await use_schema(connection, self.schema)
                 await self._fold(connection, events)
                 await connection.execute(
@@ -208,6 +222,22 @@ class Projector:
             self.position = position
             async with self._advanced:
                 self._advanced.notify_all()
+
+
+async def _effective_filter(connection: Connection) -> Callable[[int], bool]:
+    """Which positions to fold: all, unless a restore superseded some.
+
+    The history is judged as of the log's head, so a rebuild from the start
+    skips what any later restore superseded.
+    """
+    markers = await load_markers(connection)
+    if not markers:
+        return lambda position: True
+
+    head = await connection.fetchval("SELECT last_position FROM es.head")
+    ranges = effective_ranges(markers, head)
+
+    return lambda position: is_effective(ranges, position)
 
 
 async def create_schema(connection: Connection, schema: str, ddl: str) -> None:

@@ -2,7 +2,9 @@
 
 import click
 
+from tracker.cli.audit import audit
 from tracker.cli.project import project
+from tracker.cli.restore import restore
 from tracker.cli.serve import serve
 from tracker.cli.tenant import tenant
 from tracker.logging import configure_logging
@@ -23,6 +25,8 @@ def cli(log_level: str) -> None:
 cli.add_command(serve)
 cli.add_command(tenant)
 cli.add_command(project)
+cli.add_command(audit)
+cli.add_command(restore)
 
 
 def main() -> None:

@@ -244,6 +244,22 @@ class LoggedModelDeleted(Event, frozen=True):
     deleted_at: int
 
 
+# Tenant --------------------------------------------------------------------
+
+
+class TenantRestored(Event, frozen=True):
+    """The tenant was taken back to the state at position ``target``.
+
+    Events after ``target`` up to this one stay in the log but are no longer
+    part of the effective history; events after this one apply on top.
+    """
+
+    target: int
+    superseded_to: int
+    reason: str
+    restored_at: int
+
+
 TRACKING_EVENTS: tuple[type[Event], ...] = (
     ExperimentCreated,
     ExperimentRenamed,
@@ -270,4 +286,5 @@ TRACKING_EVENTS: tuple[type[Event], ...] = (
     LoggedModelTagDeleted,
     LoggedModelParamsLogged,
     LoggedModelDeleted,
+    TenantRestored,
 )

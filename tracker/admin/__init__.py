@@ -1,0 +1,1 @@
+"""Administration of a tenant: rebuilds and restores to a point in time."""
