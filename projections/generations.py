@@ -67,8 +67,9 @@ async def build_generation(
         while after < upto:
             async with connection.transaction():
                 rows = await connection.fetch(
-                    "SELECT position, event_type, schema_version, data FROM es.events"
-                    " WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
+                    "SELECT position, event_type, schema_version, data"
+                    " FROM es.events WHERE position > $1 AND position <= $2"
+                    " ORDER BY position LIMIT $3",
                     after,
                     upto,
                     BATCH_EVENTS,
@@ -142,7 +143,8 @@ async def switch_generation(
 
 
 async def drop_generation(connection: Connection, schema: str) -> None:
-    await connection.execute(f"DROP SCHEMA IF EXISTS {quote_identifier(schema)} CASCADE")
+    quoted = quote_identifier(schema)
+    await connection.execute(f"DROP SCHEMA IF EXISTS {quoted} CASCADE")
 
 
 async def _row_differences(
