@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from projections.tracking.sets import columns, transpose, write_keyed_values
 from tracker.db import Connection
 from tracker.eventlog.events import Metric
 
@@ -130,7 +131,7 @@ class Changes:
             await connection.execute(
                 "INSERT INTO experiments SELECT * FROM unnest($1::int8[],"
                 " $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[])",
-                *_columns(
+                *columns(
                     rows,
                     "experiment_id",
                     "name",
@@ -153,11 +154,11 @@ class Changes:
                 " FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[])"
                 " AS u(experiment_id, name, stage, updated)"
                 " WHERE e.experiment_id = u.experiment_id",
-                *_columns(
+                *columns(
                     rows, "experiment_id", "name", "lifecycle_stage", "last_update_time"
                 ),
             )
-        await _write_keyed_values(
+        await write_keyed_values(
             connection,
             "experiment_tags",
             "experiment_id",
@@ -172,7 +173,7 @@ class Changes:
                 "INSERT INTO runs SELECT * FROM unnest("
                 "$1::text[], $2::int8[], $3::text[], $4::text[], $5::text[],"
                 " $6::int8[], $7::int8[], $8::text[], $9::text[])",
-                *_columns(
+                *columns(
                     rows,
                     "run_id",
                     "experiment_id",
@@ -198,7 +199,7 @@ class Changes:
                 " FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[],"
                 " $5::text[]) AS u(run_id, status, end_time, run_name, stage)"
                 " WHERE r.run_id = u.run_id",
-                *_columns(
+                *columns(
                     rows, "run_id", "status", "end_time", "run_name", "lifecycle_stage"
                 ),
             )
@@ -212,7 +213,7 @@ class Changes:
                 [key for _, key in self.params],
                 list(self.params.values()),
             )
-        await _write_keyed_values(connection, "tags", "run_id", "text", self.tags)
+        await write_keyed_values(connection, "tags", "run_id", "text", self.tags)
 
         if self.metrics:
             await connection.execute(
@@ -249,7 +250,7 @@ class Changes:
                 "INSERT INTO datasets SELECT * FROM unnest("
                 "$1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],"
                 " $6::text[], $7::text[]) ON CONFLICT DO NOTHING",
-                *_transpose(rows),
+                *transpose(rows),
             )
         if self.run_inputs:
             rows = list(self.run_inputs.values())
@@ -258,7 +259,7 @@ class Changes:
                 " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[],"
                 " $5::text[], $6::text[], $7::int8[]) AS u(r, n, d, e, c, t, l)"
                 " ON CONFLICT DO NOTHING",
-                *_transpose(rows),
+                *transpose(rows),
             )
 
     async def _write_artifacts(self, connection: Connection) -> None:
@@ -281,13 +282,13 @@ class Changes:
                 " ON CONFLICT (root, path) DO UPDATE SET size = excluded.size,"
                 " etag = excluded.etag, version_id = excluded.version_id,"
                 " stored_at = excluded.stored_at",
-                *_transpose(stored),
+                *transpose(stored),
             )
         if gone:
             await connection.execute(
                 "DELETE FROM artifacts a USING unnest($1::text[], $2::text[])"
                 " AS g(root, path) WHERE a.root = g.root AND a.path = g.path",
-                *_transpose(gone),
+                *transpose(gone),
             )
 
     async def _write_models(self, connection: Connection) -> None:
@@ -296,7 +297,7 @@ class Changes:
                 "INSERT INTO logged_models SELECT * FROM unnest($1::text[],"
                 " $2::int8[], $3::text[], $4::text[], $5::int8[], $6::int8[],"
                 " $7::text[], $8::text[], $9::text[], $10::text[])",
-                *_columns(
+                *columns(
                     list(self.new_models.values()),
                     "model_id",
                     "experiment_id",
@@ -322,7 +323,7 @@ class Changes:
                 " last_update_time = coalesce(u.updated, m.last_update_time)"
                 " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[])"
                 " AS u(model_id, status, stage, updated) WHERE m.model_id = u.model_id",
-                *_columns(
+                *columns(
                     rows, "model_id", "status", "lifecycle_stage", "last_update_time"
                 ),
             )
@@ -335,7 +336,7 @@ class Changes:
                 [key for _, key in self.model_params],
                 list(self.model_params.values()),
             )
-        await _write_keyed_values(
+        await write_keyed_values(
             connection, "logged_model_tags", "model_id", "text", self.model_tags
         )
         if self.model_metrics:
@@ -345,7 +346,7 @@ class Changes:
                 " $6::int8[], $7::text[], $8::text[])"
                 " ON CONFLICT (model_id, run_id, key, step, timestamp)"
                 " DO UPDATE SET value = excluded.value",
-                *_transpose(list(self.model_metrics.values())),
+                *transpose(list(self.model_metrics.values())),
             )
 
     def add_input(
@@ -383,42 +384,4 @@ class Changes:
                 _encode_json(tags).decode(),
                 logged_at,
             ),
-        )
-
-
-def _transpose(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
-    return [list(column) for column in zip(*rows, strict=True)]
-
-
-def _columns(rows: list[dict[str, Any]], *names: str) -> list[list[Any]]:
-    return [[row.get(name) for row in rows] for name in names]
-
-
-async def _write_keyed_values(
-    connection: Connection,
-    table: str,
-    owner_column: str,
-    owner_type: str,
-    values: dict[tuple[Any, str], str | None],
-) -> None:
-    """Upsert the set keys and delete the deleted ones of a key-value table."""
-    kept = [
-        (owner, key, value)
-        for (owner, key), value in values.items()
-        if value is not None
-    ]
-    gone = [(owner, key) for (owner, key), value in values.items() if value is None]
-
-    if kept:
-        await connection.execute(
-            f"INSERT INTO {table} SELECT * FROM unnest("
-            f"$1::{owner_type}[], $2::text[], $3::text[])"
-            f" ON CONFLICT ({owner_column}, key) DO UPDATE SET value = excluded.value",
-            *_transpose(kept),
-        )
-    if gone:
-        await connection.execute(
-            f"DELETE FROM {table} t USING unnest($1::{owner_type}[], $2::text[])"
-            f" AS g(owner, key) WHERE t.{owner_column} = g.owner AND t.key = g.key",
-            *_transpose(gone),
         )
