@@ -4,6 +4,7 @@ The limits are MLflow's own (``mlflow/utils/validation.py``); clients split
 their batches by the same numbers, so a stock client never trips them.
 """
 
+import functools
 import posixpath
 import re
 from collections import Counter
@@ -42,8 +43,12 @@ def require(value: str | None, name: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def check_key(key: str, kind: str) -> None:
-    """Check a metric, param or tag key against MLflow's naming rule."""
+    """Check a metric, param or tag key against MLflow's naming rule.
+
+    Cached: a batch repeats the same few keys across hundreds of points.
+    """
     if not _KEY_PATTERN.match(key):
         msg = (
             f"Invalid {kind} name: '{key}'. Names may only contain alphanumerics, "
