@@ -54,8 +54,8 @@ class RestoreDone(msgspec.Struct, frozen=True):
 async def check_target(pool: asyncpg.Pool, target: int) -> int:
     """The log's head, after checking that ``target`` lies inside the log."""
     head: int = await pool.fetchval("SELECT last_position FROM es.head")
-    if not 0 <= target < head:
-        msg = f"the target position must be between 0 and {head - 1}, not {target}"
+    if not 0 <= target <= head:
+        msg = f"the target position must be between 0 and {head}, not {target}"
         raise InvalidParameter(msg)
     return head
 

@@ -6,23 +6,29 @@ to S3 through presigned URLs for multipart uploads.  Every completed upload
 and every delete is recorded in the log; listings read the log's record.
 """
 
+import contextlib
 import mimetypes
 import posixpath
+from collections.abc import AsyncIterator
 
+import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from projections.queries.artifacts import files_under, list_directory, stored_file
 from tracker.api import messages as m
 from tracker.api.fields import required, respond, run_id_of
 from tracker.artifacts.paths import ArtifactOwner, bucket_path, resolve_owner, safe_path
 from tracker.commands import artifacts as commands
-from tracker.errors import InvalidParameter, NotFound
+from tracker.errors import InvalidParameter, NotFound, TrackerError
 from tracker.http.keys import SETTINGS
 from tracker.http.request_parsing import parse
 from tracker.http.tenants import object_store, reading, tenant_for, writing
 
 CHUNK_BYTES = 1024 * 1024
 MAX_PRESIGN_EXPIRY = 7 * 24 * 3600
+
+log = structlog.get_logger("calabi.artifacts")
 
 
 async def upload_artifact(request: web.Request) -> web.Response:
@@ -33,9 +39,7 @@ async def upload_artifact(request: web.Request) -> web.Response:
     store = await object_store(request)
 
     stored = await store.put_stream(
-        owner.key(),
-        request.content.iter_chunked(CHUNK_BYTES),
-        content_type=request.content_type or None,
+        owner.key(), _body(request), content_type=request.content_type or None
     )
 
     async with writing(request) as tx:
@@ -78,9 +82,17 @@ async def download_artifact(request: web.Request) -> web.StreamResponse:
     if stream.content_range:
         response.headers["Content-Range"] = stream.content_range
     await response.prepare(request)
-    async with stream:
-        async for chunk in stream:
-            await response.write(chunk)
+    try:
+        async with stream:
+            async for chunk in stream:
+                await response.write(chunk)
+    except TrackerError as error:
+        # The status line is sent, so no error response can follow it: the
+        # client learns of the failure from a body cut short of its length.
+        log.warning("artifact_download_cut", key=owner.key(), error=error.message)
+        if request.transport is not None:
+            request.transport.close()
+        return response
     await response.write_eof()
 
     return response
@@ -105,13 +117,17 @@ async def delete_artifact(request: web.Request) -> web.Response:
         files = await files_under(connection, owner.root, owner.relative)
     store = await object_store(request)
 
-    deleted = []
-    for file in files:
-        marker = await store.delete(owner.key(file.path))
-        deleted.append((file.path, marker))
-
-    async with writing(request) as tx:
-        await commands.record_deleted(tx, owner, deleted)
+    deleted: list[tuple[str, str | None]] = []
+    try:
+        for file in files:
+            marker = await store.delete(owner.key(file.path))
+            deleted.append((file.path, marker))
+    finally:
+        # Files gone from the bucket before a failure are recorded as gone,
+        # so that the listing does not offer what is no longer there.
+        if deleted:
+            async with writing(request) as tx:
+                await commands.record_deleted(tx, owner, deleted)
 
     return respond()
 
@@ -159,14 +175,21 @@ async def create_multipart_upload(request: web.Request) -> web.Response:
     expiry = request.app[SETTINGS].presigned_url_expiry
 
     upload_id = await store.create_multipart(owner.key())
-    credentials = [
-        {
-            "url": await store.presign_part(owner.key(), upload_id, number, expiry),
-            "part_number": number,
-            "headers": {},
-        }
-        for number in range(1, parts + 1)
-    ]
+    try:
+        credentials = [
+            {
+                "url": await store.presign_part(owner.key(), upload_id, number, expiry),
+                "part_number": number,
+                "headers": {},
+            }
+            for number in range(1, parts + 1)
+        ]
+    except BaseException:
+        # The client never learns the upload's id, so nobody else can end it;
+        # if even the abort fails, the sweep of stale uploads ends it later.
+        with contextlib.suppress(TrackerError):
+            await store.abort_multipart(owner.key(), upload_id)
+        raise
 
     return respond({"upload_id": upload_id, "credentials": credentials})
 
@@ -293,6 +316,8 @@ async def _run_file_owner(
 ) -> ArtifactOwner:
     run_id = required(message.run_id, "run_id")
     relative = safe_path(required(message.path, "path"))
+    if not relative:
+        raise InvalidParameter("Invalid path: '' names a folder, not a file")
     tenant = await tenant_for(request)
     async with tenant.pool.acquire() as connection:
         artifact_uri = await connection.fetchval(
@@ -303,6 +328,19 @@ async def _run_file_owner(
             raise NotFound(f"Run with id={run_id} not found")
         # The run's own root is the only place the URL may point.
         return await resolve_owner(connection, f"{root}/{relative}")
+
+
+async def _body(request: web.Request) -> AsyncIterator[bytes]:
+    """The request body in chunks; a body cut short is the caller's error."""
+    try:
+        async for chunk in request.content.iter_chunked(CHUNK_BYTES):
+            yield chunk
+    except (ConnectionError, HttpProcessingError) as error:
+        # The client went away or broke the framing before the body ended.
+        # Raised as the caller's error, not as a failure of this server.
+        raise InvalidParameter(
+            f"The upload's body ended before it was complete: {error}"
+        ) from error
 
 
 def _expiry(request: web.Request, asked: int | None) -> int:

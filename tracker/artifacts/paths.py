@@ -19,14 +19,21 @@ from tracker.errors import InvalidParameter, NotFound
 
 SCHEME = "mlflow-artifacts:"
 _DRIVE = re.compile(r"^[a-zA-Z]:")
-# The root is whatever precedes the owner id: normally the experiment id,
-# but an experiment created with its own artifact location has another.
-_RUN_ROOT = re.compile(r"^((?:.+/)?([0-9a-f]{32})/artifacts)(?:/(.*))?$")
+# Where an owner's root ends in a path: "<run_id>/artifacts" for a run,
+# "models/<model_id>/artifacts" for a logged model.  Whatever precedes it is
+# normally the experiment id, but an experiment created with its own
+# artifact location has another prefix, so a path may show the shape more
+# than once; the owner is the first whose recorded root matches.
+_ROOT_END = re.compile(
+    r"(?:^|(?<=/))(?:(?P<model>models/(?P<model_id>m-[0-9a-f]{32}))"
+    r"|(?P<run_id>[0-9a-f]{32}))/artifacts(?=/|$)"
+)
 _RUN_LOCATION = "SELECT artifact_uri FROM decision.runs WHERE run_id = $1"
 _MODEL_LOCATION = (
     "SELECT artifact_location FROM decision.logged_models WHERE model_id = $1"
 )
-_MODEL_ROOT = re.compile(r"^((?:.+/)?models/(m-[0-9a-f]{32})/artifacts)(?:/(.*))?$")
+# How often a path is percent-decoded to look for hidden traversal.
+_DECODINGS = 5
 
 
 class ArtifactOwner(msgspec.Struct, frozen=True):
@@ -49,31 +56,24 @@ class ArtifactOwner(msgspec.Struct, frozen=True):
 def safe_path(raw: str) -> str:
     """Refuse traversal, absolute paths and their encoded forms.
 
-    The path is decoded until it stops changing, so ``%2e%2e`` and
-    ``%252e%252e`` are caught like ``..``.
+    The path arrives decoded once, by the HTTP layer, and is kept as it is:
+    a file may be named ``100%25.txt``.  Every further decoding of it is
+    checked as well, so ``%2e%2e`` and ``%252e%252e`` are caught like ``..``
+    should anything downstream decode the name again.
+
+    Returns:
+        The path without a trailing slash.
     """
-    path = raw
-    for _ in range(5):
-        decoded = unquote(path)
-        if decoded == path:
-            break
-        path = decoded
-    else:
-        raise InvalidParameter(f"Invalid path: {raw!r}")
+    decoded = raw
+    for _ in range(_DECODINGS):
+        if _is_unsafe(decoded):
+            raise InvalidParameter(f"Invalid path: {raw!r}")
+        once_more = unquote(decoded)
+        if once_more == decoded:
+            return raw.rstrip("/")
+        decoded = once_more
 
-    segments = path.split("/")
-    if (
-        path.startswith("/")
-        or "\\" in path
-        or "#" in path
-        or "\x00" in path
-        or _DRIVE.match(path)
-        or any(segment in ("..", ".") for segment in segments)
-        or "" in segments[1:-1]
-    ):
-        raise InvalidParameter(f"Invalid path: {raw!r}")
-
-    return path.rstrip("/")
+    raise InvalidParameter(f"Invalid path: {raw!r}")
 
 
 def bucket_path(artifact_uri: str) -> str | None:
@@ -84,18 +84,53 @@ def bucket_path(artifact_uri: str) -> str | None:
 
 
 async def resolve_owner(connection: Connection, path: str) -> ArtifactOwner:
-    """Find the run or logged model whose root holds ``path``."""
-    kind: Literal["run", "model"]
-    if match := _MODEL_ROOT.match(path):
-        kind, query = "model", _MODEL_LOCATION
-    elif match := _RUN_ROOT.match(path):
-        kind, query = "run", _RUN_LOCATION
-    else:
-        raise NotFound(f"No run or logged model holds artifacts at {path!r}")
+    """Find the run or logged model whose root holds ``path``.
 
-    root, owner_id, rest = match.groups()
+    Raises:
+        NotFound: No run or logged model has its root where the path says.
+        InvalidParameter: The path goes on, inside its owner's root, into
+            what has the shape of another run's or model's root.
+    """
+    for match in _ROOT_END.finditer(path):
+        owner = await _owner_ending_at(connection, path, match)
+        if owner is None:
+            continue
+        if _ROOT_END.search(owner.relative):
+            raise InvalidParameter(
+                f"Invalid path: {path!r} reaches into another artifact root"
+            )
+        return owner
+
+    raise NotFound(f"No run or logged model holds artifacts at {path!r}")
+
+
+async def _owner_ending_at(
+    connection: Connection, path: str, match: re.Match[str]
+) -> ArtifactOwner | None:
+    kind: Literal["run", "model"]
+    if match["model"]:
+        kind, owner_id, query = "model", match["model_id"], _MODEL_LOCATION
+    else:
+        kind, owner_id, query = "run", match["run_id"], _RUN_LOCATION
+    root = path[: match.end()]
+
     stored = await connection.fetchval(query, owner_id)
     if stored is None or bucket_path(stored) != root:
-        raise NotFound(f"No run or logged model holds artifacts at {path!r}")
+        return None
 
-    return ArtifactOwner(kind=kind, owner_id=owner_id, root=root, relative=rest or "")
+    relative = path[match.end() :].removeprefix("/")
+    return ArtifactOwner(kind=kind, owner_id=owner_id, root=root, relative=relative)
+
+
+def _is_unsafe(path: str) -> bool:
+    segments = path.split("/")
+
+    return (
+        path.startswith("/")
+        or "\\" in path
+        or "#" in path
+        or "\x00" in path
+        or _DRIVE.match(path) is not None
+        or any(segment in ("..", ".") for segment in segments)
+        or "" in segments[1:-1]
+    )

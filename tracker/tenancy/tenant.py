@@ -15,7 +15,7 @@ import structlog
 from projections.projector import Projector
 from tracker.config import Settings
 from tracker.db import Connection
-from tracker.errors import NotFound, ProjectionStopped
+from tracker.errors import NotFound, ProjectionStopped, TrackerError
 from tracker.eventlog.append import EventWriter
 from tracker.storage.s3 import ObjectStore, S3Client
 from tracker.tenancy.catalog import Catalog
@@ -24,6 +24,10 @@ from tracker.tenancy.names import tenant_bucket, tenant_database
 from tracker.tenancy.projectors import tenant_projectors
 
 log = structlog.get_logger("calabi.tenancy")
+
+# A presigned multipart upload still open after a day was abandoned.
+ABANDONED_UPLOAD_SECONDS = 24 * 3600
+SWEEP_INTERVAL_SECONDS = 3600
 
 
 class Tenant:
@@ -55,6 +59,33 @@ class Tenant:
                         projector.run(), name=f"projector:{self.name}:{projector.name}"
                     )
                 )
+        if self.artifacts is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    self._sweep_abandoned_uploads(), name=f"sweeper:{self.name}"
+                )
+            )
+
+    async def _sweep_abandoned_uploads(self) -> None:
+        """Abort multipart uploads a client started and never finished.
+
+        Their parts would otherwise stay in the bucket, unlisted, for ever.
+        """
+        assert self.artifacts is not None, "started only with an artifact store"
+        while True:
+            try:
+                aborted = await self.artifacts.abort_stale_multiparts(
+                    ABANDONED_UPLOAD_SECONDS
+                )
+                if aborted:
+                    log.info(
+                        "abandoned_uploads_aborted", tenant=self.name, count=aborted
+                    )
+            except TrackerError as error:
+                log.warning(
+                    "upload_sweep_failed", tenant=self.name, error=error.message
+                )
+            await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
 
     async def close(self) -> None:
         for task in self._tasks:
