@@ -11,6 +11,14 @@ DATA_DIR := .data
 MLFLOW2_VENV := .venv-mlflow2
 MLFLOW2_INSTALLED := $(MLFLOW2_VENV)/.installed
 
+# `make bench` runs the peers from a venv of their own: stock MLflow (the
+# latest 3.x that installs) and FastTrackML. FastTrackML's wheel pins
+# mlflow<3 for its Python client, which the bench does not use; it needs only
+# the wheel's static `fml` binary, hence --no-deps. py-spy is for --profile.
+BENCH_VENV := .venv-bench
+BENCH_INSTALLED := $(BENCH_VENV)/.installed
+BENCH_ARGS ?=
+
 # Empty means the CLI's own default (127.0.0.1, 5000, /mlflow).
 HOST ?=
 PORT ?=
@@ -22,7 +30,10 @@ SERVE_ARGS := $(strip $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT)) 
 
 .PHONY: venv mlflow2 run lint test clean-data
 
+# The web UI's static build comes from the pinned mlflow wheel into
+# $(DATA_DIR)/ui/; the step returns at once when the build is in place.
 venv: $(INSTALLED)
+	$(PYTHON) -m tracker.ui.fetch_build
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -48,6 +59,32 @@ lint: venv
 
 test: lint mlflow2
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+.PHONY: fuzz openapi
+
+# A long fuzzing run of the HTTP API from its OpenAPI description, with
+# every schemathesis phase (`make test` runs a small, fixed budget).
+FUZZ_EXAMPLES ?= 200
+fuzz: venv
+	CALABI_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -q \
+		tests/test_api_fuzz.py $(PYTEST_ARGS)
+
+# Write the OpenAPI description of the HTTP API from the route table.
+openapi: venv
+	$(PYTHON) -m tracker.http.openapi > schemas/openapi.json
+
+.PHONY: bench
+
+# The client side is the project's venv: the stock mlflow-skinny client the
+# compatibility suites pin, plus asyncpg for the COPY ceiling and lag reads.
+bench: venv $(BENCH_INSTALLED)
+	$(PYTHON) -m bench --peer-venv $(BENCH_VENV) $(BENCH_ARGS)
+
+$(BENCH_INSTALLED): Makefile
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet 'mlflow>=3,<4' psycopg2-binary py-spy
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps fasttrackml==0.6.0
+	touch $@
 
 # Stop the servers first: a server whose data directory vanished keeps running
 # and keeps its port.

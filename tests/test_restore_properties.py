@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from tests.support.restoring import Tenant, tenant_server
 from tests.support.snapshots import api_snapshot
-from tests.test_restore import Tenant, tenant_server
 from tracker.config import S3Settings
 
 OPERATIONS = st.lists(

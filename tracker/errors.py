@@ -52,3 +52,23 @@ class WritesFrozen(Unavailable):
 
 class ProjectionStopped(Unavailable):
     """A projector stopped on an error and reads cannot be made current."""
+
+
+class Unauthenticated(TrackerError):
+    """The request carries no credentials, or ones that cannot be verified.
+
+    ``credentials_refused`` tells a refused credential (expired, badly signed,
+    revoked) from a missing one; the HTTP layer says which in its challenge.
+    """
+
+    def __init__(self, message: str, *, credentials_refused: bool = True) -> None:
+        super().__init__(message)
+        self.credentials_refused = credentials_refused
+
+
+class PermissionDenied(TrackerError):
+    """The caller is known but their role does not allow the operation."""
+
+
+class PayloadTooLarge(InvalidParameter):
+    """The request body is larger than the server accepts."""

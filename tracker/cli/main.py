@@ -7,6 +7,7 @@ from tracker.cli.project import project
 from tracker.cli.restore import restore
 from tracker.cli.serve import serve
 from tracker.cli.tenant import tenant
+from tracker.cli.token import token
 from tracker.logging import configure_logging
 
 
@@ -25,6 +26,7 @@ def cli(log_level: str) -> None:
 cli.add_command(serve)
 cli.add_command(tenant)
 cli.add_command(project)
+cli.add_command(token)
 cli.add_command(audit)
 cli.add_command(restore)
 

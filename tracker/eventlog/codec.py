@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from tracker.eventlog.events import TRACKING_EVENTS, Event
+from tracker.eventlog.registry_events import REGISTRY_EVENTS
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -70,4 +71,4 @@ class EventCodec:
         return msgspec.convert(raw, cls)
 
 
-codec = EventCodec(TRACKING_EVENTS)
+codec = EventCodec(TRACKING_EVENTS + REGISTRY_EVENTS)

@@ -4,25 +4,44 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from tracker.auth.oidc_login import add_login_routes
+from tracker.auth.sign_in import Access
+from tracker.auth.token_routes import add_token_routes
 from tracker.config import Settings
-from tracker.http.keys import SETTINGS, TENANTS
+from tracker.http.keys import ACCESS, SETTINGS, TENANTS
 from tracker.http.middleware import handle_request
 from tracker.http.routes import add_routes
 from tracker.storage.s3 import open_s3
 from tracker.tenancy.catalog import Catalog
 from tracker.tenancy.tenant import TenantRouter
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
+# aiohttp's own default.
+LINGERING_SECONDS = 10.0
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[handle_request], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[handle_request],
+        client_max_size=settings.max_body_bytes,
+        handler_args={
+            "keepalive_timeout": settings.keepalive_timeout,
+            # After an answer sent before its body was read (a refusal, a
+            # timeout), the rest is drained this long so the client reads the
+            # answer; never longer than a body may take to arrive at all.
+            "lingering_time": min(LINGERING_SECONDS, settings.body_read_timeout),
+        },
+    )
     app[SETTINGS] = settings
     app[TENANTS] = TenantRouter(settings, Catalog(settings.database_url))
     add_routes(app, settings.prefix.rstrip("/"))
     if settings.s3 is not None:
         app.cleanup_ctx.append(_s3_client)
     app.cleanup_ctx.append(_tenants)
+    access = app[ACCESS] = Access(settings)
+    app.cleanup_ctx.append(access.lifespan)
+    add_token_routes(app, settings.prefix.rstrip("/"))
+    if settings.auth is not None and settings.auth.session is not None:
+        add_login_routes(app, settings.prefix.rstrip("/"), lambda: access.login)
 
     return app
 

@@ -16,7 +16,16 @@ MLFLOW_ERRORS: dict[type[errors.TrackerError], tuple[str, int]] = {
     errors.NotImplementedByServer: ("NOT_IMPLEMENTED", 501),
     errors.ConcurrencyConflict: ("ABORTED", 409),
     errors.Unavailable: ("TEMPORARILY_UNAVAILABLE", 503),
+    errors.Unauthenticated: ("UNAUTHENTICATED", 401),
+    errors.PermissionDenied: ("PERMISSION_DENIED", 403),
+    # MLflow has no code of its own for an oversized body; the status says it.
+    errors.PayloadTooLarge: ("INVALID_PARAMETER_VALUE", 413),
 }
+
+# RFC 6750's challenge; "invalid_token" when credentials were sent but refused.
+# No Basic challenge: it would make browsers open their own login dialog.
+BEARER_CHALLENGE = 'Bearer realm="calabi"'
+REFUSED_CHALLENGE = 'Bearer realm="calabi", error="invalid_token"'
 
 
 class ErrorBody(msgspec.Struct):
@@ -37,6 +46,9 @@ def mlflow_error_code(error: errors.TrackerError) -> tuple[str, int]:
 def error_response(error: errors.TrackerError) -> web.Response:
     code, status = mlflow_error_code(error)
     headers = {"Retry-After": "1"} if status == 503 else None
+    if isinstance(error, errors.Unauthenticated):
+        challenge = REFUSED_CHALLENGE if error.credentials_refused else BEARER_CHALLENGE
+        headers = {"WWW-Authenticate": challenge}
 
     return web.Response(
         status=status,

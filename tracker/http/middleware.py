@@ -1,21 +1,40 @@
-"""Request middleware: context, errors, and one log line per request."""
+"""Request middleware: sign-in, roles, context, errors, one log line per request.
 
+The caller's identity is resolved here, once, before any handler runs; it
+alone decides the tenant, the actor recorded in events, and (by the route's
+required role, ``tracker.auth.roles``) whether the request is served.
+"""
+
+import asyncio
 import time
 import uuid
+from urllib.parse import urlencode
 
 import asyncpg
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from tracker.auth.roles import check_role, required_role, route_key
 from tracker.context import RequestContext, current_request
-from tracker.errors import EndpointNotFound, TrackerError, Unavailable
+from tracker.errors import (
+    EndpointNotFound,
+    InvalidParameter,
+    PayloadTooLarge,
+    TrackerError,
+    Unauthenticated,
+    Unavailable,
+)
 from tracker.http.errors import error_response, internal_error_response
-from tracker.http.keys import SETTINGS
+from tracker.http.keys import ACCESS, SETTINGS
 
 log = structlog.get_logger("calabi.http")
 
-LOCAL_USER = "local"
+# The actor of a request not (yet) signed in: open routes, refused requests.
+ANONYMOUS = "anonymous"
+MAX_REQUEST_ID_LENGTH = 128
+# The web UI's page, as ``route_key`` names it.
+UI_PAGE = ""
 
 
 @web.middleware
@@ -23,21 +42,23 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
     started = time.perf_counter()
     context = RequestContext(
         tenant=request.app[SETTINGS].default_tenant,
-        actor=LOCAL_USER,
-        request_id=request.headers.get("X-Request-Id") or uuid.uuid4().hex,
+        actor=ANONYMOUS,
+        request_id=_request_id(request),
         client=request.remote,
         user_agent=request.headers.get("User-Agent"),
     )
     token = current_request.set(context)
 
     try:
-        response = await _respond(request, handler)
+        response = await _respond(request, handler, context)
     finally:
         current_request.reset(token)
 
+    # The line names the route, never the query string or any header: those
+    # may carry credentials.
     log.info(
         "request",
-        tenant=context.tenant,
+        tenant=context.tenant if context.actor != ANONYMOUS else None,
         actor=context.actor,
         method=request.method,
         route=_route_of(request),
@@ -53,8 +74,14 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
-async def _respond(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _respond(
+    request: web.Request, handler: Handler, context: RequestContext
+) -> web.StreamResponse:
     try:
+        sign_in_first = await _admit(request, context)
+        if sign_in_first is not None:
+            return sign_in_first
+        await _read_body(request)
         return await handler(request)
     except TrackerError as error:
         return error_response(error)
@@ -69,6 +96,66 @@ async def _respond(request: web.Request, handler: Handler) -> web.StreamResponse
     except Exception:
         log.exception("unhandled_error", method=request.method, path=request.path)
         return internal_error_response()
+
+
+async def _admit(request: web.Request, context: RequestContext) -> web.Response | None:
+    """Sign the caller in and check their role for the route asked for.
+
+    Returns:
+        None to go on; a redirect to the sign-in page for a browser that
+        opens the web UI without a session, when browser sign-in is set up.
+    """
+    prefix = request.app[SETTINGS].prefix
+    route = route_key(_route_of(request), prefix)
+    needed = required_role(request.method, route)
+    if needed is None:
+        return None
+
+    access = request.app[ACCESS]
+    try:
+        identity = await access.identify(request)
+    except Unauthenticated:
+        if route != UI_PAGE or access.login is None:
+            raise
+        login = f"{prefix}/auth/login?{urlencode({'next': request.path_qs})}"
+        return web.Response(status=302, headers={"Location": login})
+    context.tenant = identity.tenant
+    context.actor = identity.user
+
+    check_role(identity.user, identity.role, needed)
+
+    return None
+
+
+async def _read_body(request: web.Request) -> None:
+    """Read a JSON request's body whole, within the size and time limits.
+
+    Handlers read it again from aiohttp's cache.  Only artifact uploads
+    (PUT) stream their body, to the bucket, and are left alone.
+    """
+    if request.method == "PUT" or not request.body_exists:
+        return
+
+    timeout = request.app[SETTINGS].body_read_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.client_max_size
+        msg = f"The request body is larger than the limit of {limit} bytes."
+        raise PayloadTooLarge(msg) from None
+    except TimeoutError:
+        msg = f"The request body did not arrive within {timeout:g} seconds."
+        raise InvalidParameter(msg) from None
+
+
+def _request_id(request: web.Request) -> str:
+    """The caller's request id if it is a plausible one, else a new one."""
+    given = request.headers.get("X-Request-Id", "")
+    if 0 < len(given) <= MAX_REQUEST_ID_LENGTH and given.isprintable():
+        return given
+
+    return uuid.uuid4().hex
 
 
 def _route_of(request: web.Request) -> str:

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from tracker.commands.validation import INT64_MAX, INT64_MIN
 from tracker.errors import InvalidParameter
+from tracker.http.limits import MAX_JSON_DEPTH, check_request_shape
 
 M = TypeVar("M", bound=msgspec.Struct)
 
@@ -31,6 +32,7 @@ _json_object = msgspec.json.Decoder(dict[str, Any])
 async def parse(request: web.Request, message: type[M]) -> M:
     """Decode the request's fields into ``message``, or raise InvalidParameter."""
     fields = await _raw_fields(request, message)
+    check_request_shape(fields)
 
     try:
         parsed = msgspec.convert(_snake_keys(fields), message, strict=False)
@@ -63,6 +65,9 @@ async def _raw_fields(request: web.Request, message: type[msgspec.Struct]) -> An
         return _json_object.decode(body)
     except msgspec.DecodeError as error:
         raise InvalidParameter(f"Malformed JSON in request body: {error}") from None
+    except RecursionError:
+        msg = f"The request nests deeper than {MAX_JSON_DEPTH} levels."
+        raise InvalidParameter(msg) from None
 
 
 def _query_fields(
@@ -99,7 +104,10 @@ def _snake_keys(value: Any) -> Any:
     if isinstance(value, dict):
         result: dict[str, Any] = {}
         for key, item in value.items():
-            snake = _snake(key) if isinstance(key, str) else key
+            # Most clients already send snake_case; lower() is the cheap test.
+            snake = (
+                key if not isinstance(key, str) or key == key.lower() else _snake(key)
+            )
             if snake in result:
                 msg = f"Field '{snake}' is given twice, in two spellings"
                 raise InvalidParameter(msg)

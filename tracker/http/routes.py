@@ -9,7 +9,20 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from tracker.api import artifacts, experiments, logged_models, metrics, runs, service
+from tracker.api import (
+    artifacts,
+    experiments,
+    logged_models,
+    metrics,
+    registry,
+    runs,
+    service,
+)
+from tracker.ui import artifacts as ui_artifacts
+from tracker.ui import datasets, probes
+from tracker.ui.build import build_directory
+from tracker.ui.graphql_endpoint import graphql
+from tracker.ui.static import UiBuild, to_trailing_slash
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -87,13 +100,83 @@ ARTIFACTS_V2 = (
     Route("GET", "presigned/{path:.+}", artifacts.presigned_download),
 )
 
+# The model registry, at /api/2.0/mlflow/ beside tracking.
+REGISTRY_V2 = (
+    Route("POST", "registered-models/create", registry.create_registered_model),
+    Route("GET", "registered-models/get", registry.get_registered_model),
+    Route("POST", "registered-models/rename", registry.rename_registered_model),
+    Route("PATCH", "registered-models/update", registry.update_registered_model),
+    Route("DELETE", "registered-models/delete", registry.delete_registered_model),
+    Route("GET", "registered-models/search", registry.search_registered_models),
+    Route(
+        "POST", "registered-models/get-latest-versions", registry.get_latest_versions
+    ),
+    Route(
+        "GET", "registered-models/get-latest-versions", registry.get_latest_versions
+    ),
+    Route("POST", "registered-models/set-tag", registry.set_registered_model_tag),
+    Route(
+        "DELETE", "registered-models/delete-tag", registry.delete_registered_model_tag
+    ),
+    Route("POST", "registered-models/alias", registry.set_registered_model_alias),
+    Route("DELETE", "registered-models/alias", registry.delete_registered_model_alias),
+    Route("GET", "registered-models/alias", registry.get_model_version_by_alias),
+    Route("POST", "model-versions/create", registry.create_model_version),
+    Route("GET", "model-versions/get", registry.get_model_version),
+    Route("PATCH", "model-versions/update", registry.update_model_version),
+    Route("DELETE", "model-versions/delete", registry.delete_model_version),
+    Route("GET", "model-versions/search", registry.search_model_versions),
+    Route(
+        "GET",
+        "model-versions/get-download-uri",
+        registry.get_model_version_download_uri,
+    ),
+    Route(
+        "POST",
+        "model-versions/transition-stage",
+        registry.transition_model_version_stage,
+    ),
+    Route("POST", "model-versions/set-tag", registry.set_model_version_tag),
+    Route("DELETE", "model-versions/delete-tag", registry.delete_model_version_tag),
+)
+
 TRACKING_V3 = (Route("GET", "server-info", service.server_info),)
+
+# What the web UI calls beyond the REST API, under /ajax-api/ only.
+UI_AJAX = (
+    Route("POST", "2.0/mlflow/experiments/search-datasets", datasets.search_datasets),
+    Route("POST", "2.0/mlflow/upload-artifact", ui_artifacts.upload_run_artifact),
+    Route("GET", "3.0/mlflow/ui-telemetry", probes.ui_telemetry_config),
+    Route("POST", "3.0/mlflow/ui-telemetry", probes.ui_telemetry_records),
+    Route("GET", "2.0/mlflow/gateway-proxy", probes.gateway_proxy),
+    Route("POST", "2.0/mlflow/gateway-proxy", probes.gateway_proxy),
+    Route("GET", "2.0/mlflow/traces", probes.nothing_in("traces")),
+    Route("POST", "3.0/mlflow/traces/search", probes.nothing_in("traces")),
+    Route("POST", "3.0/mlflow/traces/metrics", probes.nothing_in("data_points")),
+    Route("POST", "3.0/mlflow/issues/search", probes.nothing_in("issues")),
+    Route("GET", "3.0/mlflow/scorers/list", probes.nothing_in("scorers")),
+    Route("POST", "3.0/mlflow/datasets/search", probes.nothing_in("datasets")),
+)
+
+# The web UI's routes beside its page, directly under the prefix.
+UI_ROOT = (
+    Route("POST", "graphql", graphql),
+    Route("GET", "graphql", graphql),
+    Route("GET", "get-artifact", ui_artifacts.get_run_artifact),
+    Route(
+        "GET", "model-versions/get-artifact", ui_artifacts.get_model_version_artifact
+    ),
+)
 
 
 def add_routes(app: web.Application, prefix: str) -> None:
     """Register every route under the URL ``prefix`` (empty or "/name")."""
     for api in ("api", "ajax-api"):
-        for version, table in (("2.0", TRACKING_V2), ("3.0", TRACKING_V3)):
+        for version, table in (
+            ("2.0", TRACKING_V2),
+            ("2.0", REGISTRY_V2),
+            ("3.0", TRACKING_V3),
+        ):
             base = f"{prefix}/{api}/{version}/mlflow/"
             for route in table:
                 app.router.add_route(route.method, base + route.path, route.handler)
@@ -106,3 +189,21 @@ def add_routes(app: web.Application, prefix: str) -> None:
 
     app.router.add_get(f"{prefix}/health", service.health)
     app.router.add_get(f"{prefix}/version", service.version)
+
+    add_ui_routes(app, prefix)
+
+
+def add_ui_routes(app: web.Application, prefix: str) -> None:
+    """Register the web UI: its page, its files and the calls it makes."""
+    for route in UI_AJAX:
+        app.router.add_route(
+            route.method, f"{prefix}/ajax-api/{route.path}", route.handler
+        )
+    for route in UI_ROOT:
+        app.router.add_route(route.method, f"{prefix}/{route.path}", route.handler)
+
+    build = UiBuild(build_directory())
+    app.router.add_get(f"{prefix}/", build.index)
+    app.router.add_get(f"{prefix}/static-files/{{path:.+}}", build.asset)
+    if prefix:
+        app.router.add_get(prefix, to_trailing_slash)

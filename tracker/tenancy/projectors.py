@@ -3,10 +3,12 @@
 import asyncpg
 
 from projections.projector import Projector
+from projections.registry.fold import fold as fold_registry
 from projections.tracking.fold import fold as fold_tracking
 from schemas import files_in
 
 TRACKING_PROJECTOR = "tracking"
+REGISTRY_PROJECTOR = "registry"
 
 
 def tracking_projector(pool: asyncpg.Pool, batch_size: int = 2000) -> Projector:
@@ -20,6 +22,17 @@ def tracking_projector(pool: asyncpg.Pool, batch_size: int = 2000) -> Projector:
     )
 
 
+def registry_projector(pool: asyncpg.Pool, batch_size: int = 2000) -> Projector:
+    return Projector(
+        pool,
+        name=REGISTRY_PROJECTOR,
+        fold=fold_registry,
+        definition=files_in("read_models") / "registry.sql",
+        schema="registry_rm",
+        batch_size=batch_size,
+    )
+
+
 def tenant_projectors(pool: asyncpg.Pool, batch_size: int = 2000) -> list[Projector]:
     """Every projector of a tenant; a read waits for all of them."""
-    return [tracking_projector(pool, batch_size)]
+    return [tracking_projector(pool, batch_size), registry_projector(pool, batch_size)]

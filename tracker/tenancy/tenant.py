@@ -41,9 +41,11 @@ class Tenant:
         *,
         local: bool,
         artifacts: ObjectStore | None = None,
+        projector_pool: asyncpg.Pool | None = None,
     ) -> None:
         self.name = name
         self.pool = pool
+        self._projector_pool = projector_pool
         self.projectors = projectors
         self.artifacts = artifacts
         self.writer = EventWriter(pool, on_commit=self._committed)
@@ -92,6 +94,8 @@ class Tenant:
             task.cancel()
             with suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._projector_pool is not None:
+            await self._projector_pool.close()
         await self.pool.close()
 
     @asynccontextmanager
@@ -102,10 +106,14 @@ class Tenant:
         log's head and waits for the projector to reach it: a GET after any
         acknowledged write, from any client or process, sees that write.
         """
+        # The connection is given back while waiting: the readers of a busy
+        # moment must not hold the connections the projectors need.
         async with self.pool.acquire() as connection:
             head, projected = await self._positions(connection)
-            if projected < head:
-                await self._wait_for(connection, head, timeout)
+        if projected < head:
+            await self._wait_for(head, timeout)
+
+        async with self.pool.acquire() as connection:
             yield connection
 
     async def _positions(self, connection: Connection) -> tuple[int, int]:
@@ -124,9 +132,7 @@ class Tenant:
 
         return positions["head"], positions["projected"]
 
-    async def _wait_for(
-        self, connection: Connection, position: int, timeout: float
-    ) -> None:
+    async def _wait_for(self, position: int, timeout: float) -> None:
         if self.projector_local:
             for projector in self.projectors:
                 await projector.wait_for(position, timeout)
@@ -136,7 +142,8 @@ class Tenant:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            _, projected = await self._positions(connection)
+            async with self.pool.acquire() as connection:
+                _, projected = await self._positions(connection)
             if projected >= position:
                 return
             await asyncio.sleep(0.01)
@@ -192,12 +199,21 @@ class TenantRouter:
         if self.s3_client is not None:
             artifacts = ObjectStore(self.s3_client, tenant_bucket(name))
             await artifacts.ensure_bucket()
+        # The projectors draw from a pool of their own, which requests can
+        # never exhaust.
+        projector_pool = await asyncpg.create_pool(
+            self._settings.database_url,
+            database=tenant_database(name),
+            min_size=1,
+            max_size=2,
+        )
         tenant = Tenant(
             name,
             pool,
-            tenant_projectors(pool),
+            tenant_projectors(projector_pool),
             local=self._settings.run_projectors,
             artifacts=artifacts,
+            projector_pool=projector_pool,
         )
         await tenant.start()
         log.info("tenant_opened", tenant=name, projector_local=tenant.projector_local)

@@ -1,0 +1,1 @@
+"""The registry projection: registered models, versions, their tags and aliases."""

@@ -1,0 +1,1 @@
+"""Sign-in and roles: who is calling, for which tenant, allowed to do what."""
