@@ -13,7 +13,7 @@ import requests
 
 @contextmanager
 def server_process(
-    cluster_url: str, tenant: str, port: int
+    cluster_url: str, tenant: str, port: int, *extra: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     command = [
         str(Path(sys.executable).parent / "calabi"),
@@ -27,6 +27,7 @@ def server_process(
         tenant,
         "--port",
         str(port),
+        *extra,
     ]
     process = subprocess.Popen(command, env=dict(os.environ))
     try:

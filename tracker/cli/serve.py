@@ -1,6 +1,9 @@
 """``calabi serve``."""
 
 import asyncio
+import multiprocessing
+import signal
+import sys
 from typing import Any
 
 import click
@@ -11,6 +14,7 @@ from tracker.cli.options import backends, resolve_backends
 from tracker.cli.sign_in_options import auth_settings, sign_in_options
 from tracker.config import DEFAULT_TENANT, Settings
 from tracker.http.app import create_app
+from tracker.logging import configure_logging
 from tracker.tenancy.catalog import Catalog
 
 log = structlog.get_logger("calabi.serve")
@@ -33,6 +37,13 @@ log = structlog.get_logger("calabi.serve")
     is_flag=True,
     help="Answer artifact downloads with a redirect to a presigned S3 URL.",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port; their projectors share the work.",
+)
 @sign_in_options
 def serve(
     host: str,
@@ -41,6 +52,7 @@ def serve(
     default_tenant: str,
     projectors: bool,
     artifact_redirects: bool,
+    workers: int,
     **options: Any,
 ) -> None:
     """Serve the MLflow tracking API."""
@@ -76,7 +88,49 @@ def serve(
         artifact_redirects=artifact_redirects,
         auth=auth,
     )
-    log.info("serving", url=f"http://{host}:{port}{settings.prefix}")
+    log.info("serving", url=f"http://{host}:{port}{settings.prefix}", workers=workers)
+    if workers == 1:
+        run_server(settings, reuse_port=False)
+        return
+
+    # Each worker is a whole server: its own pools and projectors.  The
+    # kernel spreads connections over the processes bound to the port, and
+    # the projectors' checkpoint locks let one process at a time fold a
+    # tenant's log while the others follow its checkpoint.
+    log_level = click.get_current_context().find_root().params["log_level"]
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_worker, args=(settings, log_level))
+        for _ in range(workers)
+    ]
+    # SIGTERM must reach the workers too: end this process through the
+    # finally clause below instead of dying around it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=30)
+
+
+def run_server(settings: Settings, *, reuse_port: bool) -> None:
     # No access log: the middleware writes one line per request, without
     # the headers and query strings that can carry credentials.
-    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        reuse_port=reuse_port,
+        print=None,
+        access_log=None,
+    )
+
+
+def _worker(settings: Settings, log_level: str) -> None:
+    configure_logging(log_level)
+    run_server(settings, reuse_port=True)
