@@ -190,11 +190,35 @@ async def _lock_experiment(tx: WriteTransaction, experiment_id: int) -> str:
 async def _lock_active_experiment(tx: WriteTransaction, experiment_id: int) -> None:
     stage = await _lock_experiment(tx, experiment_id)
     if stage != ACTIVE:
-        msg = (
-            f"The experiment {experiment_id} must be in the 'active' state. "
-            f"Current state is {stage}."
-        )
-        raise InvalidParameter(msg)
+        raise _not_active(experiment_id, stage)
+
+
+async def share_active_experiment(tx: WriteTransaction, experiment_id: int) -> str:
+    """Hold an active experiment for the transaction; return its artifact root.
+
+    A shared lock: runs and models are created in it side by side, while a
+    delete, which locks it for update, waits for them, and they for it.
+    """
+    experiment = await tx.connection.fetchrow(
+        "SELECT lifecycle_stage, artifact_location FROM decision.experiments"
+        " WHERE experiment_id = $1 FOR SHARE",
+        experiment_id,
+    )
+    if experiment is None:
+        raise _missing(experiment_id)
+    if experiment["lifecycle_stage"] != ACTIVE:
+        raise _not_active(experiment_id, experiment["lifecycle_stage"])
+
+    location: str = experiment["artifact_location"]
+
+    return location
+
+
+def _not_active(experiment_id: int, stage: str) -> InvalidParameter:
+    return InvalidParameter(
+        f"The experiment {experiment_id} must be in the 'active' state. "
+        f"Current state is {stage}."
+    )
 
 
 async def _set_lifecycle(tx: WriteTransaction, experiment_id: int, stage: str) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from tracker.clock import now_ms
 from tracker.commands import validation
-from tracker.commands.experiments import ACTIVE, DELETED
+from tracker.commands.experiments import ACTIVE, DELETED, share_active_experiment
 from tracker.commands.run_names import random_run_name
 from tracker.commands.runs import lock_active_run, run_stream
 from tracker.errors import InvalidParameter, NotFound
@@ -55,22 +55,10 @@ async def create_logged_model(
         validation.check_length(name, "name", validation.MAX_ENTITY_KEY_LENGTH)
         if "/" in name or ":" in name:
             raise InvalidParameter(f"Invalid model name: '{name}'")
-    experiment = await tx.connection.fetchrow(
-        "SELECT lifecycle_stage, artifact_location FROM decision.experiments"
-        " WHERE experiment_id = $1 FOR SHARE",
-        experiment_id,
-    )
-    if experiment is None:
-        raise NotFound(f"No Experiment with id={experiment_id} exists")
-    if experiment["lifecycle_stage"] != ACTIVE:
-        msg = (
-            f"The experiment {experiment_id} must be in the 'active' state. "
-            f"Current state is {experiment['lifecycle_stage']}."
-        )
-        raise InvalidParameter(msg)
+    artifact_location = await share_active_experiment(tx, experiment_id)
 
     model_id = f"m-{uuid.uuid4().hex}"
-    root = experiment["artifact_location"].rstrip("/")
+    root = artifact_location.rstrip("/")
     location = f"{root}/models/{model_id}/artifacts"
     await tx.connection.execute(
         "INSERT INTO decision.logged_models VALUES ($1, $2, $3, $4)",

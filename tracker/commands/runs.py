@@ -13,7 +13,7 @@ import msgspec
 
 from tracker.clock import now_ms
 from tracker.commands import validation
-from tracker.commands.experiments import ACTIVE, DELETED
+from tracker.commands.experiments import ACTIVE, DELETED, share_active_experiment
 from tracker.commands.run_names import random_run_name
 from tracker.errors import InvalidParameter, NotFound
 from tracker.eventlog.append import WriteTransaction
@@ -69,22 +69,10 @@ async def create_run(
     if name_tag is None:
         tags.append(Tag(RUN_NAME_TAG, run_name))
 
-    experiment = await tx.connection.fetchrow(
-        "SELECT lifecycle_stage, artifact_location FROM decision.experiments"
-        " WHERE experiment_id = $1 FOR SHARE",
-        experiment_id,
-    )
-    if experiment is None:
-        raise NotFound(f"No Experiment with id={experiment_id} exists")
-    if experiment["lifecycle_stage"] != ACTIVE:
-        msg = (
-            f"The experiment {experiment_id} must be in the 'active' state. "
-            f"Current state is {experiment['lifecycle_stage']}."
-        )
-        raise InvalidParameter(msg)
+    artifact_location = await share_active_experiment(tx, experiment_id)
 
     run_id = uuid.uuid4().hex
-    artifact_uri = f"{experiment['artifact_location'].rstrip('/')}/{run_id}/artifacts"
+    artifact_uri = f"{artifact_location.rstrip('/')}/{run_id}/artifacts"
     await tx.connection.execute(
         "INSERT INTO decision.runs VALUES ($1, $2, $3, $4)",
         run_id,
