@@ -1,5 +1,6 @@
 """Options shared by several commands, and the embedded backends they start."""
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +51,16 @@ def backends(command: F) -> F:
     return command
 
 
+def _embedded_port() -> int | None:
+    """The usual port when it is free; else any (another checkout may run)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", EMBEDDED_PORT))
+        except OSError:
+            return None
+    return EMBEDDED_PORT
+
+
 def resolve_backends(
     *,
     database_url: str | None,
@@ -62,7 +73,7 @@ def resolve_backends(
 ) -> tuple[str, S3Settings | None]:
     """The cluster URL and S3 settings to use, starting embedded servers if asked."""
     if embedded:
-        postgres = EmbeddedPostgres(EMBEDDED_POSTGRES).start(port=EMBEDDED_PORT)
+        postgres = EmbeddedPostgres(EMBEDDED_POSTGRES).start(port=_embedded_port())
         if no_artifacts:
             return postgres.dsn(), None
         s3 = EmbeddedS3(EMBEDDED_S3).start()
