@@ -91,5 +91,6 @@ $(BENCH_INSTALLED): Makefile
 clean-data:
 	if [ -x $(PYTHON) ] && [ -d $(DATA_DIR) ]; then \
 		$(PYTHON) -m tracker.embedded.postgres stop $(DATA_DIR)/*/; \
+		$(PYTHON) -m tracker.embedded.seaweed stop $(DATA_DIR)/*/; \
 	fi
 	rm -rf $(DATA_DIR)

@@ -29,6 +29,7 @@ from bench.ceiling import COPY_DATABASE, copy_ceiling
 from bench.cluster import Cluster
 from bench.lag import LagSampler, summarise
 from bench.profile import HotSpots, hot_spots, profiling
+from bench.restore import restore_scenario
 from bench.sampler import Sampler, Tree
 from bench.servers import FASTTRACK, OURS, STOCK, Server, ServerFailed
 from bench.workload import Figures, Sizes, Target
@@ -40,6 +41,7 @@ log = structlog.get_logger("bench")
 POSTGRES = "postgres"
 ARTIFACT_STORE = "s3"
 CLIENTS = "clients"
+RESTORE = "restore"
 
 
 @dataclass
@@ -70,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     os.environ.update(clients.client_environment())
     sizes = _sizes(args)
+    if args.only == RESTORE:
+        return _restore_only(args, sizes)
     chosen = [name.strip() for name in args.servers.split(",") if name.strip()]
     unknown = set(chosen) - set(servers.SERVERS)
     if unknown:
@@ -145,6 +149,9 @@ def _run_all(run: Run, chosen: list[str]) -> dict[str, float]:
         ) as error:
             run.errors.setdefault(name, {}).setdefault("server", []).append(str(error))
             log.error("server_failed", server=name, error=str(error))
+
+    if OURS in chosen and run.sizes.restore_events:
+        _bench_restore(run)
 
     log.info("copy_ceiling")
     run.cluster.create_database(COPY_DATABASE)
@@ -252,6 +259,78 @@ def _bench_server(run: Run, name: str) -> None:
     if name == OURS and run.artifact is not None:
         step("artifacts", lambda: _our_artifacts(run, target))
         run.usage[name] = target.usage
+
+
+def _bench_restore(run: Run) -> None:
+    log.info("scenario", server=OURS, scenario=RESTORE)
+    try:
+        result = restore_scenario(
+            run.our_bin, run.cluster.url(), run.sizes.restore_events
+        )
+    # Like any scenario's failure, it costs only its own figures.
+    except Exception as error:
+        log.error("scenario_failed", server=OURS, scenario=RESTORE, error=repr(error))
+        run.errors.setdefault(OURS, {}).setdefault(RESTORE, []).append(repr(error))
+        return
+    run.figures.setdefault(OURS, {}).update(report.flatten(RESTORE, result))
+
+
+def _restore_only(args: argparse.Namespace, sizes: Sizes) -> int:
+    """``--only restore``: the rebuild and restore scenario alone, no servers."""
+    began = time.perf_counter()
+    started = datetime.datetime.now(datetime.UTC)
+    stamp = started.strftime("%Y%m%d-%H%M%S")
+    scratch = (args.scratch / stamp).absolute()
+    scratch.mkdir(parents=True)
+
+    cluster = Cluster(scratch)
+    cluster.start()
+    try:
+        result = restore_scenario(
+            Path(sys.executable).parent, cluster.url(), sizes.restore_events
+        )
+        postgres_version = cluster.version()
+    finally:
+        cluster.stop()
+
+    wall = time.perf_counter() - began
+    figures = {OURS: dict(report.flatten(RESTORE, result))}
+    versions = {
+        "calabi": importlib.metadata.version("calabi-tracker"),
+        "postgresql": postgres_version,
+        "python": platform.python_version(),
+    }
+    document = {
+        "started": started.isoformat(),
+        "wall_s": wall,
+        "machine": _machine(),
+        "versions": versions,
+        "sizes": dataclasses.asdict(sizes),
+        "servers": [OURS],
+        "figures": figures,
+    }
+    json_path = args.results / f"{stamp}.json"
+    report.write_json(json_path, document)
+    layout = {
+        section: rows
+        for section, rows in report.FIXED_SECTIONS.items()
+        if section.startswith(RESTORE)
+    }
+    lines = [
+        f"machine: {document['machine']}",
+        f"versions: {versions}",
+        f"restore events: {sizes.restore_events:,}",
+        "",
+        report.table([OURS], figures, layout),
+        "",
+        f"raw figures: {json_path}",
+        f"wall time: {wall:.0f} s",
+    ]
+    print("\n".join(lines))
+
+    if not args.keep_data:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
 
 
 def _with_lag(
@@ -522,6 +601,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--results", type=Path, default=Path("bench-results"))
     parser.add_argument("--keep-data", action="store_true")
     parser.add_argument(
+        "--only",
+        choices=[RESTORE],
+        help="run one scenario alone: restore needs no server and no peer venv",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="record our server with py-spy during ingest and search",
@@ -534,6 +618,7 @@ def _parser() -> argparse.ArgumentParser:
         "growth_factor": "how many times the search experiment grows",
         "artifact_mib": "size of the artifact uploaded and downloaded",
         "setup_clients": "client processes that create the data sets",
+        "restore_events": "events in the log rebuilt and restored (0 skips it)",
     }
     for size in dataclasses.fields(Sizes):
         parser.add_argument(

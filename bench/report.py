@@ -133,6 +133,16 @@ FIXED_SECTIONS: dict[str, list[Row]] = {
         Row("growth.filtered_paging_s_after", "filtered paging s after", "low"),
         Row("growth.correct_after", "results right after", "yes"),
     ],
+    "restore (ours)": [
+        Row("restore.events", "log events (count)"),
+        Row("restore.fill_events_per_s", "fill: appended events/s", "high"),
+        Row("restore.live_events_per_s", "live projection events/s", "high"),
+        Row("restore.rebuild_events_per_s", "rebuild events/s", "high"),
+        Row("restore.rebuild_s", "rebuild wall s", "low"),
+        Row("restore.rebuild_matches", "rebuild equals live", "yes"),
+        Row("restore.preview_s", "dry run to the middle s", "low"),
+        Row("restore.restore_s", "restore to the middle s", "low"),
+    ],
     "artifacts": [
         Row("artifacts.upload_mib_per_s", "upload MiB/s", "high"),
         Row("artifacts.download_mib_per_s", "download MiB/s", "high"),

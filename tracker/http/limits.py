@@ -24,55 +24,97 @@ MAX_LIST_ITEMS = 10_000
 DOCUMENT_FIELDS = frozenset({"schema", "profile", "model_json", "modelJson"})
 
 
-def check_request_shape(value: Any) -> None:
+def check_request_shape(value: Any) -> bool:
     """Refuse a decoded JSON request that is too deep or holds too much.
+
+    The same walk notes whether any object key holds an upper-case letter,
+    so that a caller renaming lowerCamelCase keys can skip a second walk
+    over the common, all snake_case request.
+
+    Returns:
+        Whether some object key holds an upper-case letter.
 
     Raises:
         InvalidParameter: naming the path of the offending field.
     """
-    _check(value, "", 1)
+    if not isinstance(value, dict | list):
+        return False
+
+    try:
+        return _check(value, 1)
+    except _Refusal as refusal:
+        path = "".join(reversed(refusal.steps)).removeprefix(".")
+        raise InvalidParameter(refusal.template.format(path=path)) from None
 
 
-def _check(value: Any, path: str, depth: int) -> None:
+class _Refusal(Exception):
+    """Unwinds the walk from a refused value, gathering its path on the way.
+
+    Paths are only built for the one refused value, never for the many
+    accepted ones.
+    """
+
+    def __init__(self, template: str) -> None:
+        super().__init__(template)
+        self.template = template
+        self.steps: list[str] = []
+
+
+def _check(value: dict[Any, Any] | list[Any], depth: int) -> bool:
     if depth > MAX_JSON_DEPTH:
-        msg = f"The request nests deeper than {MAX_JSON_DEPTH} levels, at '{path}'."
-        raise InvalidParameter(msg)
+        nested = (
+            f"The request nests deeper than {MAX_JSON_DEPTH} levels, at '{{path}}'."
+        )
+        raise _Refusal(nested)
 
+    upper_case_key = False
     if isinstance(value, dict):
         for key, item in value.items():
-            name = f"{path}.{key}" if path else str(key)
+            # islower() is also false for a key with no letters at all; such
+            # a key only costs the caller a needless rename.
+            if not upper_case_key and not (isinstance(key, str) and key.islower()):
+                upper_case_key = True
+            try:
+                if isinstance(item, str):
+                    _check_string(item, key)
+                elif isinstance(item, dict | list):
+                    upper_case_key = _check(item, depth + 1) or upper_case_key
+            except _Refusal as refusal:
+                refusal.steps.append(f".{key}")
+                raise
+        return upper_case_key
+
+    if len(value) > MAX_LIST_ITEMS:
+        too_many = (
+            "Invalid value for parameter '{path}' supplied: it holds "
+            f"{len(value)} items, more than the limit of {MAX_LIST_ITEMS}."
+        )
+        raise _Refusal(too_many)
+    for index, item in enumerate(value):
+        try:
             if isinstance(item, str):
-                _check_string(item, name, str(key))
+                _check_string(item, "")
             elif isinstance(item, dict | list):
-                _check(item, name, depth + 1)
-    elif isinstance(value, list):
-        if len(value) > MAX_LIST_ITEMS:
-            msg = (
-                f"Invalid value for parameter '{path}' supplied: it holds "
-                f"{len(value)} items, more than the limit of {MAX_LIST_ITEMS}."
-            )
-            raise InvalidParameter(msg)
-        for index, item in enumerate(value):
-            name = f"{path}[{index}]"
-            if isinstance(item, str):
-                _check_string(item, name, "")
-            elif isinstance(item, dict | list):
-                _check(item, name, depth + 1)
+                upper_case_key = _check(item, depth + 1) or upper_case_key
+        except _Refusal as refusal:
+            refusal.steps.append(f"[{index}]")
+            raise
+    return upper_case_key
 
 
-def _check_string(value: str, path: str, key: str) -> None:
+def _check_string(value: str, key: Any) -> None:
     # PostgreSQL text cannot hold NUL; refused here, it cannot reach a query
     # as an identifier and fail there as a server error.
     if "\x00" in value:
-        msg = (
-            f"Invalid value for parameter '{path}' supplied: it contains a NUL "
+        nul = (
+            "Invalid value for parameter '{path}' supplied: it contains a NUL "
             "(0x00) character."
         )
-        raise InvalidParameter(msg)
+        raise _Refusal(nul)
     limit = MAX_DATASET_PROFILE_LENGTH if key in DOCUMENT_FIELDS else MAX_STRING_LENGTH
     if len(value) > limit:
-        msg = (
-            f"Invalid value for parameter '{path}' supplied: it is {len(value)} "
+        too_long = (
+            f"Invalid value for parameter '{{path}}' supplied: it is {len(value)} "
             f"characters long, more than the limit of {limit}."
         )
-        raise InvalidParameter(msg)
+        raise _Refusal(too_long)

@@ -32,10 +32,17 @@ _json_object = msgspec.json.Decoder(dict[str, Any])
 async def parse(request: web.Request, message: type[M]) -> M:
     """Decode the request's fields into ``message``, or raise InvalidParameter."""
     fields = await _raw_fields(request, message)
-    check_request_shape(fields)
+    return _to_message(fields, message)
+
+
+def _to_message(fields: Any, message: type[M]) -> M:
+    # One walk over the decoded body checks its shape; only a body that
+    # spells some key in lowerCamelCase is walked again, to rename it.
+    if check_request_shape(fields):
+        fields = _snake_keys(fields)
 
     try:
-        parsed = msgspec.convert(_snake_keys(fields), message, strict=False)
+        parsed = msgspec.convert(fields, message, strict=False)
     except msgspec.ValidationError as error:
         raise InvalidParameter(_explain(str(error))) from None
 

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from projections.queries.registry import model_key_by_name, storage_location
 from tracker.api.fields import required, respond
-from tracker.artifacts.paths import bucket_path, resolve_owner, safe_path
+from tracker.artifacts.paths import bucket_path, resolve_run_file, safe_path
 from tracker.commands import artifacts as commands
 from tracker.errors import InvalidParameter, NotFound, NotImplementedByServer
 from tracker.http.keys import SETTINGS
@@ -81,14 +81,7 @@ async def upload_run_artifact(request: web.Request) -> web.Response:
     relative = _file_path(request.query.get("path"))
     tenant = await tenant_for(request)
     async with tenant.pool.acquire() as connection:
-        artifact_uri = await connection.fetchval(
-            "SELECT artifact_uri FROM decision.runs WHERE run_id = $1", run_id
-        )
-        root = bucket_path(artifact_uri) if artifact_uri is not None else None
-        if root is None:
-            raise NotFound(f"Run with id={run_id} not found")
-        # Resolved inside the run's own root, so the path cannot leave it.
-        owner = await resolve_owner(connection, f"{root}/{relative}")
+        owner = await resolve_run_file(connection, run_id, relative)
     store = await object_store(request)
 
     # The request middleware has read this POST's body already, within the

@@ -28,10 +28,9 @@ from graphql import (
 )
 
 from projections.queries.experiments import experiment_by_id
-from projections.queries.metrics import sampled_history
 from projections.queries.run_model_versions import model_versions_of_run
-from projections.queries.runs import run_by_id, run_exists
-from tracker.api.metrics import MAX_BULK_POINTS_PER_RUN, MAX_BULK_RUNS
+from projections.queries.runs import run_by_id
+from tracker.api.metrics import check_bulk_interval, read_bulk_interval
 from tracker.commands.experiments import parse_experiment_id
 from tracker.errors import InvalidParameter, NotFound, TrackerError
 from tracker.http.errors import mlflow_error_code
@@ -156,53 +155,16 @@ async def get_metric_history_bulk_interval(
     root: Any, info: Info, **arguments: Any
 ) -> Answer:
     fields = _input(arguments)
-    key = fields.get("metricKey")
-    if key is None:
-        raise InvalidParameter("Missing value for required parameter 'metric_key'.")
-    run_ids = _bulk_run_ids(fields.get("runIds") or [])
-    max_results = fields.get("maxResults") or MAX_BULK_POINTS_PER_RUN
-    if not 1 <= max_results <= MAX_BULK_POINTS_PER_RUN:
-        msg = (
-            f"Invalid value {max_results} for parameter 'max_results' supplied. It "
-            f"must be a positive integer at most {MAX_BULK_POINTS_PER_RUN}."
-        )
-        raise InvalidParameter(msg)
-    steps = _step_window(fields.get("startStep"), fields.get("endStep"))
+    # A maxResults of 0 means the default here, where the REST API rejects it.
+    interval = check_bulk_interval(
+        fields.get("metricKey"),
+        fields.get("runIds") or [],
+        max_results=fields.get("maxResults") or None,
+        start_step=fields.get("startStep"),
+        end_step=fields.get("endStep"),
+    )
 
-    points = []
     async with reading(info.context) as connection:
-        for run_id in run_ids:
-            if not await run_exists(connection, run_id):
-                raise NotFound(f"Run with id={run_id} not found")
-            points += await sampled_history(
-                connection, run_id, key, max_results=max_results, steps=steps
-            )
+        points = await read_bulk_interval(connection, interval)
 
     return {"metrics": msgspec.to_builtins(points)}
-
-
-def _bulk_run_ids(run_ids: list[str]) -> list[str]:
-    if not run_ids:
-        raise InvalidParameter("Missing value for required parameter 'run_ids'.")
-    if len(run_ids) > MAX_BULK_RUNS:
-        msg = (
-            f"GetMetricHistoryBulkInterval request must specify at most "
-            f"{MAX_BULK_RUNS} run_ids. Received {len(run_ids)} run_ids."
-        )
-        raise InvalidParameter(msg)
-    return list(dict.fromkeys(run_ids))
-
-
-def _step_window(start: int | None, end: int | None) -> tuple[int, int] | None:
-    if start is None and end is None:
-        return None
-    if start is None or end is None:
-        msg = "If either start step or end step are specified, both must be specified."
-        raise InvalidParameter(msg)
-    if start > end:
-        msg = (
-            "end_step must be greater than start_step. "
-            f"Found start_step={start} and end_step={end}."
-        )
-        raise InvalidParameter(msg)
-    return (start, end)
