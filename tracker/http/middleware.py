@@ -90,6 +90,9 @@ async def _respond(
         return error_response(EndpointNotFound(message))
     except web.HTTPException:
         raise
+    except ConnectionResetError:
+        # The client went away mid-request; there is no one to answer.
+        raise
     except (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError, OSError):
         log.warning("database_unavailable", exc_info=True)
         return error_response(Unavailable("The database is unavailable; retry."))
