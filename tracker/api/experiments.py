@@ -12,9 +12,16 @@ from projections.search.filters import (
     parse_experiment_filter,
     parse_experiment_order_by,
 )
-from projections.search.page_tokens import decode_offset, encode_offset
+from projections.search.page_tokens import decode_offset
 from tracker.api import messages as m
-from tracker.api.fields import page_size, required, respond, tags_of, view_type
+from tracker.api.fields import (
+    page_size,
+    required,
+    respond,
+    search_page,
+    tags_of,
+    view_type,
+)
 from tracker.commands import experiments as commands
 from tracker.commands.experiments import parse_experiment_id
 from tracker.commands.validation import require
@@ -80,13 +87,7 @@ async def search_experiments(request: web.Request) -> web.Response:
         ids = [row[0] for row in await connection.fetch(sql, *args)]
         experiments = await experiments_by_id(connection, ids[:max_results])
 
-    answer: dict[str, object] = {}
-    if experiments:
-        answer["experiments"] = experiments
-    if len(ids) > max_results:
-        answer["next_page_token"] = encode_offset(offset + max_results)
-
-    return respond(answer)
+    return search_page("experiments", experiments, len(ids), offset, max_results)
 
 
 async def update_experiment(request: web.Request) -> web.Response:

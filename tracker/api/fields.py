@@ -1,8 +1,11 @@
 """Field conventions shared by MLflow's request messages."""
 
+from collections.abc import Sequence
+
 import msgspec
 from aiohttp import web
 
+from projections.search.page_tokens import encode_offset
 from tracker.api.messages import KeyValueIn, RunRef
 from tracker.errors import InvalidParameter
 from tracker.eventlog.events import Tag
@@ -70,3 +73,21 @@ def page_size(value: int | None, default: int, limit: int) -> int:
         )
         raise InvalidParameter(msg)
     return value
+
+
+def search_page(
+    field: str, items: Sequence[object], matched: int, offset: int, max_results: int
+) -> web.Response:
+    """Answer one page of a search.
+
+    The query asks for one row more than the page holds, so ``matched`` over
+    ``max_results`` means a next page exists; MLflow's answer then carries a
+    token, and on the last page none (a token there makes clients loop).
+    """
+    answer: dict[str, object] = {}
+    if items:
+        answer[field] = list(items)
+    if matched > max_results:
+        answer["next_page_token"] = encode_offset(offset + max_results)
+
+    return respond(answer)

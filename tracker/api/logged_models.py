@@ -4,7 +4,7 @@ from aiohttp import web
 
 from projections.queries.logged_models import logged_models_by_id
 from projections.search.logged_model_query import compile_logged_model_search
-from projections.search.page_tokens import decode_offset, encode_offset
+from projections.search.page_tokens import decode_offset
 from tracker.api import messages as m
 from tracker.api.fields import (
     enum_name,
@@ -12,6 +12,7 @@ from tracker.api.fields import (
     required,
     respond,
     run_id_of,
+    search_page,
     tags_of,
 )
 from tracker.commands import logged_models as commands
@@ -122,13 +123,7 @@ async def search_logged_models(request: web.Request) -> web.Response:
         ids = [row[0] for row in await connection.fetch(sql, *args)]
         models = await logged_models_by_id(connection, ids[:max_results])
 
-    answer: dict[str, object] = {}
-    if models:
-        answer["models"] = models
-    if len(ids) > max_results:
-        answer["next_page_token"] = encode_offset(offset + max_results)
-
-    return respond(answer)
+    return search_page("models", models, len(ids), offset, max_results)
 
 
 async def log_outputs(request: web.Request) -> web.Response:

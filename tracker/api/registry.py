@@ -8,13 +8,13 @@ JSON body, as the stock client sends them, or from the query string.
 from aiohttp import web
 
 from projections.queries import registry as queries
-from projections.search.page_tokens import decode_offset, encode_offset
+from projections.search.page_tokens import decode_offset
 from projections.search.registry_query import (
     compile_model_version_search,
     compile_registered_model_search,
 )
 from tracker.api import registry_messages as m
-from tracker.api.fields import page_size, required, respond, tags_of
+from tracker.api.fields import page_size, required, respond, search_page, tags_of
 from tracker.commands import registry as commands
 from tracker.commands import registry_validation as rules
 from tracker.db import Connection
@@ -102,13 +102,7 @@ async def search_registered_models(request: web.Request) -> web.Response:
         keys = [row[0] for row in await connection.fetch(sql, *args)]
         models = await queries.registered_models_by_key(connection, keys[:max_results])
 
-    answer: dict[str, object] = {}
-    if models:
-        answer["registered_models"] = models
-    if len(keys) > max_results:
-        answer["next_page_token"] = encode_offset(offset + max_results)
-
-    return respond(answer)
+    return search_page("registered_models", models, len(keys), offset, max_results)
 
 
 async def get_latest_versions(request: web.Request) -> web.Response:
@@ -270,13 +264,7 @@ async def search_model_versions(request: web.Request) -> web.Response:
         keys = [(row[0], row[1]) for row in await connection.fetch(sql, *args)]
         versions = await queries.model_versions_by_key(connection, keys[:max_results])
 
-    answer: dict[str, object] = {}
-    if versions:
-        answer["model_versions"] = versions
-    if len(keys) > max_results:
-        answer["next_page_token"] = encode_offset(offset + max_results)
-
-    return respond(answer)
+    return search_page("model_versions", versions, len(keys), offset, max_results)
 
 
 async def get_model_version_download_uri(request: web.Request) -> web.Response:

@@ -4,7 +4,7 @@ from aiohttp import web
 
 from projections.queries.runs import run_by_id, runs_by_id
 from projections.search.filters import parse_run_filter, parse_run_order_by
-from projections.search.page_tokens import decode_offset, encode_offset
+from projections.search.page_tokens import decode_offset
 from projections.search.run_query import compile_run_search
 from tracker.api import messages as m
 from tracker.api.fields import (
@@ -14,6 +14,7 @@ from tracker.api.fields import (
     required,
     respond,
     run_id_of,
+    search_page,
     tags_of,
     view_type,
 )
@@ -212,13 +213,7 @@ async def search_runs(request: web.Request) -> web.Response:
         ids = [row[0] for row in await connection.fetch(sql, *args)]
         runs = await runs_by_id(connection, ids[:max_results])
 
-    answer: dict[str, object] = {}
-    if runs:
-        answer["runs"] = runs
-    if len(ids) > max_results:
-        answer["next_page_token"] = encode_offset(offset + max_results)
-
-    return respond(answer)
+    return search_page("runs", runs, len(ids), offset, max_results)
 
 
 def _metric(metric: m.MetricIn | m.LogMetric, path: str) -> Metric:
