@@ -31,6 +31,7 @@ from bench.lag import LagSampler, summarise
 from bench.profile import HotSpots, hot_spots, profiling
 from bench.restore import restore_scenario
 from bench.sampler import Sampler, Tree
+from bench.server_log import barrier_figures
 from bench.servers import FASTTRACK, OURS, STOCK, Server, ServerFailed
 from bench.workload import Figures, Sizes, Target
 from tracker.embedded.seaweed import EmbeddedS3
@@ -192,6 +193,8 @@ def _bench_server(run: Run, name: str) -> None:
         else None
     )
 
+    our_log = server.log_path if name == OURS else None
+
     def step(scenario: str, call: Callable[[], Figures | None]) -> Figures:
         log.info("scenario", server=name, scenario=scenario)
         try:
@@ -210,15 +213,20 @@ def _bench_server(run: Run, name: str) -> None:
 
     try:
         step("idle", lambda: workload.idle(target))
+        step("warm_up", lambda: workload.warm_up(target, set(run.client_pids[1:])))
         if name == OURS:
             step("barrier", lambda: workload.barrier_idle(target))
         few = step(
             "ingest_few",
-            lambda: _with_lag(lag, figures, "lag_few", target, run.sizes.ingest_few),
+            lambda: _with_lag(
+                lag, figures, "lag_few", target, run.sizes.ingest_few, our_log
+            ),
         )
         many = step(
             "ingest_many",
-            lambda: _with_lag(lag, figures, "lag_many", target, run.sizes.ingest_many),
+            lambda: _with_lag(
+                lag, figures, "lag_many", target, run.sizes.ingest_many, our_log
+            ),
         )
         _barrier_under_load(figures, many)
         step("single", lambda: workload.single_calls(target))
@@ -339,6 +347,7 @@ def _with_lag(
     scenario: str,
     target: Target,
     clients_count: int,
+    server_log: Path | None = None,
 ) -> Figures:
     window = "ingest_few" if scenario == "lag_few" else "ingest_many"
     if lag is None:
@@ -346,11 +355,16 @@ def _with_lag(
 
     lag.readings = []
     lag.start()
+    began = time.time()
     try:
         result = workload.ingest(target, clients_count, window)
     finally:
         readings = lag.stop()
+    ended = time.time()
     figures.update(report.flatten(scenario, summarise(readings)))
+    if server_log is not None:
+        waits = barrier_figures(server_log, began, ended)
+        figures.update(report.flatten(f"{scenario}_barrier", waits))
 
     return result
 

@@ -76,6 +76,9 @@ def sections(few: int, many: int) -> dict[str, list[Row]]:
             *_latency("barrier.idle_get", "idle: plain get_run"),
             *_latency("barrier.idle_get_after_write", "idle: get_run after a write"),
             *_latency("barrier.load_extra", f"x{many}: get after write - idle get"),
+            *_latency("lag_few_barrier.wait", f"x{few}: barrier wait in server"),
+            *_latency("lag_many_barrier.wait", f"x{many}: barrier wait in server"),
+            Row("lag_many_barrier.waited_pct", f"x{many}: reads that waited %"),
         ],
         **FIXED_SECTIONS,
     }

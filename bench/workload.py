@@ -29,6 +29,7 @@ Figures = dict[str, Value]
 # Search runs start at this fixed time (ms), one millisecond apart, so the
 # start_time filter means the same thing on every server and every run.
 SEARCH_BASE_TIME = 1_700_000_000_000
+WARM_UP_ROUNDS = 4
 BULK_INTERVAL_POINTS = 320
 HISTORY_KEY = "loss"
 HISTORY_BATCH = 1000
@@ -105,6 +106,25 @@ def idle(target: Target, seconds: float = 2.0) -> Figures:
         time.sleep(seconds)
 
     return {"rss_mib": usage.start_rss_mib.get(target.name)}
+
+
+def warm_up(target: Target, processes: set[int]) -> Figures:
+    """Give every client process one unmeasured round trip with the server.
+
+    Args:
+        processes: The pool's process ids; rounds of tasks go out until each
+            of them has run one (the pool gives no say over which runs which).
+    """
+    experiment_id = target.client.create_experiment("bench-warm-up")
+    task = c.WarmUpTask(target.tracking_uri, experiment_id, linger=0.3)
+    warmed: set[int] = set()
+    for _ in range(WARM_UP_ROUNDS):
+        if warmed >= processes:
+            break
+        tasks = [task] * len(processes)
+        warmed |= set(target.pool.map(c.warm_up_client, tasks, chunksize=1))
+
+    return {"processes": float(len(warmed & processes))}
 
 
 # Ingest -----------------------------------------------------------------------

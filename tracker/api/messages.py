@@ -3,9 +3,18 @@
 Field names and types follow MLflow's protos (``service.proto``).  Fields the
 proto marks required but the server checks itself are optional here, so a
 missing one gets MLflow's own message rather than a decoder's.
+
+Every integer is an ``Int64``, as in the protos: the decoder itself refuses
+a wider one, so no request walks its fields again to check them.
 """
 
+from typing import Annotated
+
 import msgspec
+
+from tracker.commands.validation import INT64_MAX, INT64_MIN
+
+Int64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
 
 
 class Message(msgspec.Struct, kw_only=True):
@@ -20,8 +29,8 @@ class KeyValueIn(Message):
 class MetricIn(Message):
     key: str | None = None
     value: float | None = None
-    timestamp: int | None = None
-    step: int = 0
+    timestamp: Int64 | None = None
+    step: Int64 = 0
 
 
 class DatasetIn(Message):
@@ -72,11 +81,11 @@ class DeleteExperimentTag(Message):
 
 
 class SearchExperiments(Message):
-    max_results: int | None = None
+    max_results: Int64 | None = None
     page_token: str | None = None
     filter: str | None = None
     order_by: list[str] = []
-    view_type: str | int | None = None
+    view_type: str | Int64 | None = None
 
 
 class SearchDatasets(Message):
@@ -95,21 +104,21 @@ class CreateRun(Message):
     experiment_id: str | None = None
     user_id: str | None = None
     run_name: str | None = None
-    start_time: int | None = None
+    start_time: Int64 | None = None
     tags: list[KeyValueIn] = []
 
 
 class UpdateRun(RunRef):
-    status: str | int | None = None
-    end_time: int | None = None
+    status: str | Int64 | None = None
+    end_time: Int64 | None = None
     run_name: str | None = None
 
 
 class LogMetric(RunRef):
     key: str | None = None
     value: float | None = None
-    timestamp: int | None = None
-    step: int = 0
+    timestamp: Int64 | None = None
+    step: Int64 = 0
 
 
 class LogParam(RunRef):
@@ -139,8 +148,8 @@ class LogInputs(RunRef):
 class SearchRuns(Message):
     experiment_ids: list[str] = []
     filter: str | None = None
-    run_view_type: str | int | None = None
-    max_results: int | None = None
+    run_view_type: str | Int64 | None = None
+    max_results: Int64 | None = None
     order_by: list[str] = []
     page_token: str | None = None
 
@@ -150,16 +159,16 @@ class SearchRuns(Message):
 
 class GetMetricHistory(RunRef):
     metric_key: str | None = None
-    max_results: int | None = None
+    max_results: Int64 | None = None
     page_token: str | None = None
 
 
 class GetMetricHistoryBulkInterval(Message):
     run_ids: list[str] = []
     metric_key: str | None = None
-    start_step: int | None = None
-    end_step: int | None = None
-    max_results: int | None = None
+    start_step: Int64 | None = None
+    end_step: Int64 | None = None
+    max_results: Int64 | None = None
 
 
 # Logged models (MLflow 3) -------------------------------------------------
@@ -175,7 +184,7 @@ class CreateLoggedModel(Message):
 
 
 class FinalizeLoggedModel(Message):
-    status: str | int | None = None
+    status: str | Int64 | None = None
 
 
 class LoggedModelTags(Message):
@@ -196,14 +205,14 @@ class LoggedModelOrder(Message):
 class SearchLoggedModels(Message):
     experiment_ids: list[str] = []
     filter: str | None = None
-    max_results: int | None = None
+    max_results: Int64 | None = None
     order_by: list[LoggedModelOrder] = []
     page_token: str | None = None
 
 
 class ModelOutputIn(Message):
     model_id: str | None = None
-    step: int = 0
+    step: Int64 = 0
 
 
 class LogOutputs(RunRef):
@@ -232,11 +241,11 @@ class ListRunArtifacts(RunRef):
 
 class CreateMultipartUpload(Message):
     path: str | None = None
-    num_parts: int | None = None
+    num_parts: Int64 | None = None
 
 
 class PartIn(Message):
-    part_number: int
+    part_number: Int64
     etag: str | None = None
     url: str | None = None
 
@@ -255,4 +264,4 @@ class AbortMultipartUpload(Message):
 class PresignedUrlRequest(Message):
     run_id: str | None = None
     path: str | None = None
-    expiration: int | None = None
+    expiration: Int64 | None = None

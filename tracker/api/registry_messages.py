@@ -8,7 +8,7 @@ the protocol; a number is taken as well.
 
 import msgspec
 
-from tracker.api.messages import KeyValueIn, Message
+from tracker.api.messages import Int64, KeyValueIn, Message
 
 
 class CreateRegisteredModel(Message):
@@ -37,7 +37,7 @@ class SearchRegistry(Message):
     """The request of both registry searches."""
 
     filter: str | None = None
-    max_results: int | None = None
+    max_results: Int64 | None = None
     order_by: list[str] = msgspec.field(default_factory=list)
     page_token: str | None = None
 
@@ -61,7 +61,7 @@ class DeleteRegisteredModelTag(Message):
 class SetRegisteredModelAlias(Message):
     name: str | None = None
     alias: str | None = None
-    version: str | int | None = None
+    version: str | Int64 | None = None
 
 
 class RegisteredModelAliasRef(Message):
@@ -81,7 +81,7 @@ class CreateModelVersion(Message):
 
 class ModelVersionRef(Message):
     name: str | None = None
-    version: str | int | None = None
+    version: str | Int64 | None = None
 
 
 class UpdateModelVersion(ModelVersionRef):

@@ -65,6 +65,7 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
         status=response.status,
         duration_ms=round((time.perf_counter() - started) * 1000, 2),
         positions=context.positions or None,
+        barrier_ms=round(context.barrier_wait * 1000, 2) or None,
         request_id=context.request_id,
     )
     response.headers["X-Request-Id"] = context.request_id

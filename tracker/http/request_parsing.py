@@ -26,6 +26,7 @@ JSON_CONTENT_TYPE = "application/json"
 _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _MISSING_FIELD = re.compile(r"Object missing required field `(\w+)`")
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`")
+_INT64_BOUND = re.compile(rf"Expected `int` (>= {INT64_MIN}|<= {INT64_MAX})$")
 _json_object = msgspec.json.Decoder(dict[str, Any])
 
 
@@ -42,12 +43,9 @@ def _to_message(fields: Any, message: type[M]) -> M:
         fields = _snake_keys(fields)
 
     try:
-        parsed = msgspec.convert(fields, message, strict=False)
+        return msgspec.convert(fields, message, strict=False)
     except msgspec.ValidationError as error:
         raise InvalidParameter(_explain(str(error))) from None
-
-    _check_int64(parsed, "")
-    return parsed
 
 
 async def _raw_fields(request: web.Request, message: type[msgspec.Struct]) -> Any:
@@ -125,30 +123,6 @@ def _snake_keys(value: Any) -> Any:
     return value
 
 
-def _check_int64(value: Any, path: str) -> None:
-    """Refuse integers wider than int64, as MLflow's protobuf parser does.
-
-    Every integer in MLflow's messages is at most 64 bits wide, and one that
-    is wider would fail later, as a server error, in PostgreSQL or in the
-    event encoder.
-    """
-    if isinstance(value, bool):
-        return
-    if isinstance(value, int):
-        if not INT64_MIN <= value <= INT64_MAX:
-            msg = (
-                f"Invalid value {value} for parameter '{path}' supplied: "
-                "it does not fit in a 64-bit integer."
-            )
-            raise InvalidParameter(msg)
-    elif isinstance(value, msgspec.Struct):
-        for name in value.__struct_fields__:
-            _check_int64(getattr(value, name), f"{path}.{name}" if path else name)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            _check_int64(item, f"{path}[{index}]")
-
-
 def _explain(error: str) -> str:
     """Reword msgspec's validation message the way MLflow phrases it."""
     missing = _MISSING_FIELD.search(error)
@@ -160,7 +134,11 @@ def _explain(error: str) -> str:
         return f"Missing value for required parameter '{field}'."
 
     where = _AT_PATH.search(error)
-    if where is not None:
-        problem = error[: where.start()]
-        return f"Invalid value for parameter '{where.group(1)}' supplied: {problem}"
-    return f"Invalid request: {error}"
+    if where is None:
+        return f"Invalid request: {error}"
+
+    problem = error[: where.start()]
+    # Int64 fields carry their bounds; a wider integer breaks one of them.
+    if _INT64_BOUND.match(problem):
+        problem = "it does not fit in a 64-bit integer."
+    return f"Invalid value for parameter '{where.group(1)}' supplied: {problem}"

@@ -6,6 +6,7 @@ to the configured default tenant.
 """
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -14,6 +15,7 @@ import structlog
 
 from projections.projector import Projector
 from tracker.config import Settings
+from tracker.context import current_request
 from tracker.db import Connection
 from tracker.errors import NotFound, ProjectionStopped, TrackerError
 from tracker.eventlog.append import EventWriter
@@ -118,7 +120,11 @@ class Tenant:
         async with self.pool.acquire() as connection:
             head, projected = await self._positions(connection)
         if projected < head:
-            await self._wait_for(head, timeout)
+            began = time.perf_counter()
+            try:
+                await self._wait_for(head, timeout)
+            finally:
+                _note_barrier_wait(time.perf_counter() - began)
 
         async with self.pool.acquire() as connection:
             yield connection
@@ -160,6 +166,12 @@ class Tenant:
         if self.projector_local:
             for projector in self.projectors:
                 projector.wake()
+
+
+def _note_barrier_wait(seconds: float) -> None:
+    context = current_request.get()
+    if context is not None:
+        context.barrier_wait += seconds
 
 
 class TenantRouter:
