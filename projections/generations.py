@@ -16,7 +16,13 @@ import msgspec
 
 from projections.checksums import TableChecksum, read_model_checksums
 from projections.effective_history import effective_ranges, is_effective, load_markers
-from projections.projector import Projector, create_schema, quote_identifier, use_schema
+from projections.projector import (
+    Projector,
+    create_schema,
+    fetch_events,
+    quote_identifier,
+    use_schema,
+)
 from tracker.db import Connection
 from tracker.eventlog.codec import codec
 
@@ -66,20 +72,15 @@ async def build_generation(
         after = 0
         while after < upto:
             async with connection.transaction():
-                rows = await connection.fetch(
-                    "SELECT position, event_type, schema_version, data"
-                    " FROM es.events WHERE position > $1 AND position <= $2"
-                    " ORDER BY position LIMIT $3",
-                    after,
-                    upto,
-                    BATCH_EVENTS,
+                rows = await fetch_events(
+                    connection, after, BATCH_EVENTS, projector.event_types, upto
                 )
                 if not rows:
                     break
                 events = [
                     codec.decode(row[1], row[2], row[3])
                     for row in rows
-                    if is_effective(ranges, row[0])
+                    if row[3] is not None and is_effective(ranges, row[0])
                 ]
                 await use_schema(connection, schema)
                 await projector.fold(connection, events)

@@ -13,7 +13,7 @@ bypassed.  The projector then stops and says so; it never skips.
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import suppress
 from importlib.resources.abc import Traversable
 
@@ -46,10 +46,16 @@ class Projector:
         fold: Fold,
         definition: Traversable,
         schema: str,
+        event_types: Iterable[type[Event]] | None = None,
         batch_size: int = 2000,
         idle_poll: float = 0.5,
     ) -> None:
         self.name = name
+        # The events the fold reads; the others still move the checkpoint,
+        # but their data is neither fetched nor decoded.  None: every event.
+        self.event_types = (
+            None if event_types is None else sorted(t.__name__ for t in event_types)
+        )
         # The schema the read models live in; the definition and the fold name
         # tables without it and run with it first on the search path.
         self.schema = schema
@@ -163,11 +169,8 @@ class Projector:
                 )
                 return 0
 
-            rows = await connection.fetch(
-                "SELECT position, event_type, schema_version, data FROM es.events"
-                " WHERE position > $1 ORDER BY position LIMIT $2",
-                checkpoint,
-                self._batch_size,
+            rows = await fetch_events(
+                connection, checkpoint, self._batch_size, self.event_types
             )
             contiguous = _contiguous_prefix(checkpoint, [row[0] for row in rows])
             applied = rows[:contiguous]
@@ -176,7 +179,7 @@ class Projector:
                 events = [
                     codec.decode(row[1], row[2], row[3])
                     for row in applied
-                    if effective(row[0])
+                    if row[3] is not None and effective(row[0])
                 ]
                 await use_schema(connection, self.schema)
                 await self._fold(connection, events)
@@ -222,6 +225,33 @@ class Projector:
             self.position = position
             async with self._advanced:
                 self._advanced.notify_all()
+
+
+async def fetch_events(
+    connection: Connection,
+    after: int,
+    limit: int,
+    event_types: list[str] | None,
+    upto: int | None = None,
+) -> list[asyncpg.Record]:
+    """Rows (position, type, schema version, data) of the events after ``after``.
+
+    ``data`` is NULL for an event whose type is not in ``event_types`` (when
+    that is given), so a fold never pays for events it would pass by.
+    """
+    rows: list[asyncpg.Record] = await connection.fetch(
+        "SELECT position, event_type, schema_version,"
+        " CASE WHEN $3::text[] IS NULL OR event_type = ANY($3::text[])"
+        " THEN data END"
+        " FROM es.events"
+        " WHERE position > $1 AND ($4::bigint IS NULL OR position <= $4)"
+        " ORDER BY position LIMIT $2",
+        after,
+        limit,
+        event_types,
+        upto,
+    )
+    return rows
 
 
 async def _effective_filter(connection: Connection) -> Callable[[int], bool]:

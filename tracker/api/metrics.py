@@ -13,6 +13,7 @@ from tracker.db import Connection
 from tracker.errors import InvalidParameter, NotFound
 from tracker.http.request_parsing import parse
 from tracker.http.tenants import reading
+from tracker.tenancy.read_scopes import OneRun
 
 MAX_HISTORY_PAGE = 2**31 - 1
 MAX_BULK_RUNS = 100
@@ -30,7 +31,7 @@ async def get_metric_history(request: web.Request) -> web.Response:
         else None
     )
 
-    async with reading(request) as connection:
+    async with reading(request, OneRun(run_id)) as connection:
         points = await metric_history(
             connection,
             run_id,

@@ -24,6 +24,7 @@ from tracker.errors import InvalidParameter, NotFound
 from tracker.eventlog.events import Dataset, DatasetInput, Metric, Param, Tag
 from tracker.http.request_parsing import parse
 from tracker.http.tenants import reading, writing
+from tracker.tenancy.read_scopes import OneRun
 
 MAX_SEARCH_RESULTS = 50000
 DEFAULT_SEARCH_RESULTS = 1000
@@ -54,7 +55,7 @@ async def create_run(request: web.Request) -> web.Response:
 async def get_run(request: web.Request) -> web.Response:
     run_id = run_id_of(await parse(request, m.RunRef))
 
-    async with reading(request) as connection:
+    async with reading(request, OneRun(run_id)) as connection:
         run = await run_by_id(connection, run_id)
     if run is None:
         raise NotFound(f"Run with id={run_id} not found")

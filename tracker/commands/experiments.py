@@ -27,8 +27,11 @@ ACTIVE = "active"
 DELETED = "deleted"
 
 
+EXPERIMENT_STREAM_PREFIX = "experiment-"
+
+
 def experiment_stream(experiment_id: int) -> str:
-    return f"experiment-{experiment_id}"
+    return f"{EXPERIMENT_STREAM_PREFIX}{experiment_id}"
 
 
 def parse_experiment_id(raw: str | int | None) -> int:

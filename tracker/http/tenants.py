@@ -11,6 +11,7 @@ from tracker.errors import NotImplementedByServer
 from tracker.eventlog.append import WriteTransaction
 from tracker.http.keys import SETTINGS, TENANTS
 from tracker.storage.s3 import ObjectStore
+from tracker.tenancy.read_scopes import WHOLE_LOG, OwnWrites, ReadScope
 from tracker.tenancy.tenant import Tenant
 
 
@@ -34,12 +35,23 @@ async def object_store(request: web.Request) -> ObjectStore:
 
 
 @asynccontextmanager
-async def reading(request: web.Request) -> AsyncIterator[Connection]:
-    """A connection that sees every write acknowledged before the request."""
+async def reading(
+    request: web.Request, scope: ReadScope = WHOLE_LOG
+) -> AsyncIterator[Connection]:
+    """A connection that sees every write acknowledged before the request.
+
+    Args:
+        scope: What the read depends on, when less than the whole log.  A
+            request that has written answers with what it wrote, so its
+            read waits for its own last write whatever the scope.
+    """
     tenant = await tenant_for(request)
     timeout = request.app[SETTINGS].read_barrier_timeout
+    context = current_request.get()
+    if context is not None and context.positions:
+        scope = OwnWrites(max(context.positions))
 
-    async with tenant.reading(timeout) as connection:
+    async with tenant.reading(timeout, scope) as connection:
         yield connection
 
 

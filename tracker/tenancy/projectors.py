@@ -6,6 +6,7 @@ from projections.projector import Projector
 from projections.registry.fold import fold as fold_registry
 from projections.tracking.fold import fold as fold_tracking
 from schemas import files_in
+from tracker.eventlog.registry_events import REGISTRY_EVENTS
 
 TRACKING_PROJECTOR = "tracking"
 REGISTRY_PROJECTOR = "registry"
@@ -29,6 +30,7 @@ def registry_projector(pool: asyncpg.Pool, batch_size: int = 2000) -> Projector:
         fold=fold_registry,
         definition=files_in("read_models") / "registry.sql",
         schema="registry_rm",
+        event_types=REGISTRY_EVENTS,
         batch_size=batch_size,
     )
 

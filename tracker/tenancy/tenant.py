@@ -7,7 +7,7 @@ to the configured default tenant.
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 
 import asyncpg
@@ -24,6 +24,13 @@ from tracker.tenancy.catalog import Catalog
 from tracker.tenancy.migrations import migrate
 from tracker.tenancy.names import tenant_bucket, tenant_database
 from tracker.tenancy.projectors import tenant_projectors
+from tracker.tenancy.read_scopes import (
+    WHOLE_LOG,
+    OwnWrites,
+    ReadScope,
+    positions,
+    projectors_for,
+)
 
 log = structlog.get_logger("calabi.tenancy")
 
@@ -108,55 +115,46 @@ class Tenant:
         await self.pool.close()
 
     @asynccontextmanager
-    async def reading(self, timeout: float) -> AsyncIterator[Connection]:
-        """A connection whose reads include every write committed before now.
+    async def reading(
+        self, timeout: float, scope: ReadScope = WHOLE_LOG
+    ) -> AsyncIterator[Connection]:
+        """A connection whose reads include every write the scope depends on.
 
-        MLflow clients send no consistency token, so each read first takes the
-        log's head and waits for the projector to reach it: a GET after any
+        The read first learns what it must wait for, and waits until the
+        projectors reach it (``tracker.tenancy.read_scopes``): a GET after an
         acknowledged write, from any client or process, sees that write.
         """
+        names = projectors_for(scope, [p.name for p in self.projectors])
         # The connection is given back while waiting: the readers of a busy
         # moment must not hold the connections the projectors need.
         async with self.pool.acquire() as connection:
-            head, projected = await self._positions(connection)
-        if projected < head:
+            target, projected = await positions(connection, scope, names)
+        if projected < target:
             began = time.perf_counter()
             try:
-                await self._wait_for(head, timeout)
+                await self._wait_for(target, names, timeout)
             finally:
                 _note_barrier_wait(time.perf_counter() - began)
 
         async with self.pool.acquire() as connection:
             yield connection
 
-    async def _positions(self, connection: Connection) -> tuple[int, int]:
-        """The log's head, and the checkpoint of the projector furthest behind."""
-        positions = await connection.fetchrow(
-            "SELECT h.last_position AS head,"
-            " coalesce(min(c.position), -1) AS projected,"
-            " count(c.position) AS projectors"
-            " FROM es.head h LEFT JOIN es.checkpoints c ON c.projector = ANY($1)"
-            " GROUP BY h.last_position",
-            [projector.name for projector in self.projectors],
-        )
-        assert positions is not None, "es.head always holds its one row"
-        if positions["projectors"] < len(self.projectors):
-            return positions["head"], -1
-
-        return positions["head"], positions["projected"]
-
-    async def _wait_for(self, position: int, timeout: float) -> None:
+    async def _wait_for(
+        self, position: int, names: Sequence[str], timeout: float
+    ) -> None:
         if self.projector_local:
             for projector in self.projectors:
-                await projector.wait_for(position, timeout)
+                if projector.name in names:
+                    await projector.wait_for(position, timeout)
             return
 
         # The projectors run in another process: follow their checkpoints.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        scope = OwnWrites(position)
         while loop.time() < deadline:
             async with self.pool.acquire() as connection:
-                _, projected = await self._positions(connection)
+                _, projected = await positions(connection, scope, names)
             if projected >= position:
                 return
             await asyncio.sleep(0.01)
