@@ -115,8 +115,11 @@ class Projector:
         """Project until cancelled; stop for good on an error."""
         try:
             while True:
-                await self.catch_up()
+                # Cleared before catching up, not after: a commit that wakes
+                # the projector while it reads the log's (then) last batch
+                # must make it look again rather than sleep a poll.
                 self._wake.clear()
+                await self.catch_up()
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._idle_poll)
         except asyncio.CancelledError:
