@@ -7,6 +7,10 @@ import asyncpg
 from projections.views import Metric, MetricWithRunId, wire_double
 from tracker.db import Connection
 
+# The number the points of run $1's metric $2 are stored under; NULL, which
+# matches no point, for a metric the run never logged.
+_SERIES = "SELECT series FROM rm.latest_metrics WHERE run_id = $1 AND key = $2"
+
 
 async def metric_history(
     connection: Connection,
@@ -19,7 +23,7 @@ async def metric_history(
     """One metric's points in MLflow's order: timestamp, step, value."""
     rows = await connection.fetch(
         "SELECT timestamp, step, value FROM rm.metrics"
-        " WHERE run_id = $1 AND key = $2"
+        f" WHERE series = ({_SERIES})"
         " ORDER BY timestamp, step, value OFFSET $3 LIMIT $4",
         run_id,
         key,
@@ -54,7 +58,7 @@ async def sampled_history(
         "SELECT DISTINCT ON (bucket) step, timestamp, value FROM ("
         " SELECT step, timestamp, value,"
         " ntile($5) OVER (ORDER BY step, timestamp, value) AS bucket"
-        " FROM rm.metrics WHERE run_id = $1 AND key = $2" + window + ") AS m"
+        f" FROM rm.metrics WHERE series = ({_SERIES})" + window + ") AS m"
         " ORDER BY bucket, step, timestamp, value",
         run_id,
         key,
@@ -64,7 +68,7 @@ async def sampled_history(
     )
     last = await connection.fetchrow(
         "SELECT step, timestamp, value FROM rm.metrics"
-        " WHERE run_id = $1 AND key = $2"
+        f" WHERE series = ({_SERIES})"
         + window
         + " ORDER BY step DESC, timestamp DESC, value DESC LIMIT 1",
         run_id,

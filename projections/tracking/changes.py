@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from projections.tracking.metric_series import write_metrics
 from projections.tracking.sets import columns, transpose, write_keyed_values
 from tracker.db import Connection
 from tracker.eventlog.events import Metric
@@ -215,33 +216,7 @@ class Changes:
             )
         await write_keyed_values(connection, "tags", "run_id", "text", self.tags)
 
-        if self.metrics:
-            await connection.execute(
-                "INSERT INTO metrics SELECT * FROM unnest("
-                "$1::text[], $2::text[], $3::int8[], $4::int8[], $5::float8[])"
-                " ON CONFLICT DO NOTHING",
-                [run_id for run_id, _ in self.metrics],
-                [metric.key for _, metric in self.metrics],
-                [metric.timestamp for _, metric in self.metrics],
-                [metric.step for _, metric in self.metrics],
-                [metric.value for _, metric in self.metrics],
-            )
-        if self.latest_metrics:
-            latest = list(self.latest_metrics.items())
-            await connection.execute(
-                "INSERT INTO latest_metrics AS l SELECT * FROM unnest("
-                "$1::text[], $2::text[], $3::float8[], $4::int8[], $5::int8[])"
-                " ON CONFLICT (run_id, key) DO UPDATE SET"
-                " value = excluded.value, timestamp = excluded.timestamp,"
-                " step = excluded.step"
-                " WHERE (excluded.step, excluded.timestamp, excluded.value)"
-                " > (l.step, l.timestamp, l.value)",
-                [run_id for (run_id, _), _ in latest],
-                [key for (_, key), _ in latest],
-                [metric.value for _, metric in latest],
-                [metric.timestamp for _, metric in latest],
-                [metric.step for _, metric in latest],
-            )
+        await write_metrics(connection, self.metrics, self.latest_metrics)
 
     async def _write_inputs(self, connection: Connection) -> None:
         if self.datasets:

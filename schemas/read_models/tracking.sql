@@ -53,28 +53,33 @@ CREATE TABLE tags (
     PRIMARY KEY (run_id, key)
 );
 
+-- Each (run, key) pair is a series, and its points are stored under the
+-- series' number: 8 bytes in the points' table and in both its indexes
+-- instead of a 32-character run id and a key, which halves the cost of
+-- projecting a point.  The number is the pair's rank of first appearance in
+-- the log, so a rebuild from the log numbers every series the same.
 CREATE TABLE latest_metrics (
     run_id    text             NOT NULL,
     key       text             NOT NULL,
     value     double precision NOT NULL,
     timestamp bigint           NOT NULL,
     step      bigint           NOT NULL,
+    series    bigint           NOT NULL UNIQUE,
     PRIMARY KEY (run_id, key)
 );
 
 -- The natural key dedupes exact repeats, as MLflow does for retried batches.
 CREATE TABLE metrics (
-    run_id    text             NOT NULL,
-    key       text             NOT NULL,
+    series    bigint           NOT NULL,
     timestamp bigint           NOT NULL,
     step      bigint           NOT NULL,
     value     double precision NOT NULL,
-    PRIMARY KEY (run_id, key, timestamp, step, value)
+    PRIMARY KEY (series, timestamp, step, value)
 );
 
 -- The charts sample a metric by step (get-history-bulk-interval); in step
 -- order the sample is read straight off this index, with no sort.
-CREATE INDEX metrics_by_step ON metrics (run_id, key, step, timestamp, value);
+CREATE INDEX metrics_by_step ON metrics (series, step, timestamp, value);
 
 CREATE TABLE datasets (
     experiment_id bigint NOT NULL,

@@ -52,8 +52,10 @@ async def _run_state(
     state: dict[str, Any] = {"run": run[0]}
     for table in _RUN_TABLES:
         state[table] = await _rows(connection, schema, table, "run_id = $1", run_id)
+    quoted = quote_identifier(schema)
     state["metric_points"] = await connection.fetchval(
-        f"SELECT count(*) FROM {quote_identifier(schema)}.metrics WHERE run_id = $1",
+        f"SELECT count(*) FROM {quoted}.metrics m JOIN {quoted}.latest_metrics l"
+        " USING (series) WHERE l.run_id = $1",
         run_id,
     )
 
