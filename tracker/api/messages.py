@@ -21,12 +21,13 @@ class Message(msgspec.Struct, kw_only=True):
     """Base of request messages; unknown fields are ignored, as MLflow does."""
 
 
-class KeyValueIn(Message):
+# gc=False: see tracker.eventlog.events; these arrive by the thousand too.
+class KeyValueIn(Message, gc=False):
     key: str | None = None
     value: str | None = None
 
 
-class MetricIn(Message):
+class MetricIn(Message, gc=False):
     key: str | None = None
     value: float | None = None
     timestamp: Int64 | None = None

@@ -1,6 +1,7 @@
 """``calabi serve``."""
 
 import asyncio
+import gc
 import multiprocessing
 import signal
 import sys
@@ -119,10 +120,17 @@ def serve(
 
 
 def run_server(settings: Settings, *, reuse_port: bool) -> None:
+    app = create_app(settings)
+    # What is alive now (modules, the app) lives as long as the process.
+    # Frozen, it is no longer traversed by every full collection, which
+    # otherwise paused the event loop for 30-45 ms at a time under ingest.
+    gc.collect()
+    gc.freeze()
+
     # No access log: the middleware writes one line per request, without
     # the headers and query strings that can carry credentials.
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         reuse_port=reuse_port,
