@@ -27,6 +27,11 @@ __all__ = ["MultipartUploads"]
 
 log = structlog.get_logger("calabi.storage")
 
+# Parts sent to S3 at once while the next one fills from the client: the
+# client's bytes and S3's writes overlap, and a streamed upload holds at most
+# this many parts plus the filling one in memory.
+PARTS_IN_FLIGHT = 2
+
 
 class MultipartUploads:
     """The multipart-upload calls of S3, for one bucket.
@@ -64,16 +69,29 @@ class MultipartUploads:
         """
         upload_id = await self.start(key, content_type)
 
+        uploading: set[asyncio.Task[tuple[int, str]]] = set()
         try:
             etags: list[tuple[int, str]] = []
+            number = 0
             while (part := await parts.next_part()) is not None:
-                number = len(etags) + 1
-                part_etag = await self._put_part(key, upload_id, number, part)
-                etags.append((number, part_etag))
-                # Let this part go before the next one fills, or two are held.
+                number += 1
+                if len(uploading) >= PARTS_IN_FLIGHT:
+                    etags += await _first_done(uploading)
+                uploading.add(
+                    asyncio.ensure_future(
+                        self._put_numbered_part(key, upload_id, number, part)
+                    )
+                )
+                # The task holds the part now; let go of it here, or one more
+                # part than the bound stays in memory while the next fills.
                 del part
+            while uploading:
+                etags += await _first_done(uploading)
             etag, version_id = await self.complete(key, upload_id, etags)
         except BaseException:
+            for task in uploading:
+                task.cancel()
+            await asyncio.gather(*uploading, return_exceptions=True)
             await self._abort_after_failure(key, upload_id)
             raise
 
@@ -149,6 +167,11 @@ class MultipartUploads:
             params["KeyMarker"] = page["NextKeyMarker"]
             params["UploadIdMarker"] = page["NextUploadIdMarker"]
 
+    async def _put_numbered_part(
+        self, key: str, upload_id: str, number: int, body: io.BytesIO
+    ) -> tuple[int, str]:
+        return number, await self._put_part(key, upload_id, number, body)
+
     async def _put_part(
         self, key: str, upload_id: str, number: int, body: io.BytesIO
     ) -> str:
@@ -191,3 +214,17 @@ class MultipartUploads:
         self, action: str, key: str | None = None, upload_id: str | None = None
     ) -> contextlib.AbstractContextManager[None]:
         return s3_errors(action, bucket=self.bucket, key=key, upload_id=upload_id)
+
+
+async def _first_done(
+    uploading: set[asyncio.Task[tuple[int, str]]],
+) -> list[tuple[int, str]]:
+    """Wait for one or more part uploads to finish; raise the first failure."""
+    done, _ = await asyncio.wait(uploading, return_when=asyncio.FIRST_COMPLETED)
+    uploading -= done
+
+    outcomes = await asyncio.gather(*done, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]

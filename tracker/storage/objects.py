@@ -1,8 +1,9 @@
 """Artifact objects in S3: one ``ObjectStore`` per tenant bucket.
 
 Bodies stream in both directions. An upload is cut into parts of
-``PART_SIZE`` bytes as its chunks arrive, so at most about one part is held
-in memory whatever the size of the body; a body shorter than one part goes up
+``PART_SIZE`` bytes as its chunks arrive, so at most a few parts are held in
+memory whatever the size of the body (``multipart.PARTS_IN_FLIGHT`` on their
+way to S3, one filling); a body shorter than one part goes up
 in a single PutObject, a longer one as a multipart upload that is aborted if
 anything goes wrong. Every S3 call runs inside ``s3_errors``, so callers see
 only the tracker's errors.
