@@ -21,33 +21,61 @@ from tracker.db import Connection
 _decode_tags = msgspec.json.Decoder(list[KeyValue]).decode
 
 
+# A page of runs with their params, tags and latest metrics, in one round
+# trip: each run's key-value rows come back as parallel arrays, in key order.
+_RUNS_WITH_DATA = """
+SELECT r.*, p.keys AS param_keys, p.vals AS param_values,
+       t.keys AS tag_keys, t.vals AS tag_values,
+       m.keys AS metric_keys, m.vals AS metric_values,
+       m.timestamps AS metric_timestamps, m.steps AS metric_steps,
+       EXISTS (SELECT 1 FROM rm.run_inputs i WHERE i.run_id = r.run_id)
+           AS has_inputs,
+       EXISTS (SELECT 1 FROM rm.run_outputs o WHERE o.run_id = r.run_id)
+           AS has_outputs
+FROM rm.runs r
+CROSS JOIN LATERAL (
+    SELECT array_agg(key ORDER BY key) AS keys, array_agg(value ORDER BY key) AS vals
+    FROM rm.params WHERE run_id = r.run_id
+) p
+CROSS JOIN LATERAL (
+    SELECT array_agg(key ORDER BY key) AS keys, array_agg(value ORDER BY key) AS vals
+    FROM rm.tags WHERE run_id = r.run_id
+) t
+CROSS JOIN LATERAL (
+    SELECT array_agg(key ORDER BY key) AS keys,
+           array_agg(value ORDER BY key) AS vals,
+           array_agg(timestamp ORDER BY key) AS timestamps,
+           array_agg(step ORDER BY key) AS steps
+    FROM rm.latest_metrics WHERE run_id = r.run_id
+) m
+WHERE r.run_id = ANY($1::text[])
+"""
+
+
 async def runs_by_id(connection: Connection, run_ids: list[str]) -> list[Run]:
     """Return the runs with these ids, in the order given.
 
-    Five statements whatever the number of runs, so a search page costs the
-    same round trips as a single get.
+    One statement whatever the number of runs, and one more each for inputs
+    and outputs when some run of the page has any.
     """
-    runs = await connection.fetch(
-        "SELECT * FROM rm.runs WHERE run_id = ANY($1::text[])", run_ids
-    )
-    params = await _key_values(connection, "rm.params", run_ids)
-    tags = await _key_values(connection, "rm.tags", run_ids)
-    metrics = await _latest_metrics(connection, run_ids)
-    inputs = await _inputs(connection, run_ids)
-    outputs = await _outputs(connection, run_ids)
+    rows = await connection.fetch(_RUNS_WITH_DATA, run_ids)
+    with_inputs = [row["run_id"] for row in rows if row["has_inputs"]]
+    with_outputs = [row["run_id"] for row in rows if row["has_outputs"]]
+    inputs = await _inputs(connection, with_inputs) if with_inputs else {}
+    outputs = await _outputs(connection, with_outputs) if with_outputs else {}
 
     found = {
         row["run_id"]: Run(
             info=_info(row),
             data=RunData(
-                metrics=metrics.get(row["run_id"], []),
-                params=params.get(row["run_id"], []),
-                tags=tags.get(row["run_id"], []),
+                metrics=_metrics(row),
+                params=_key_values(row["param_keys"], row["param_values"]),
+                tags=_key_values(row["tag_keys"], row["tag_values"]),
             ),
             inputs=RunInputs(dataset_inputs=inputs.get(row["run_id"], [])),
             outputs=RunOutputs(model_outputs=outputs.get(row["run_id"], [])),
         )
-        for row in runs
+        for row in rows
     }
 
     return [found[run_id] for run_id in run_ids if run_id in found]
@@ -80,36 +108,26 @@ def _info(row: asyncpg.Record) -> RunInfo:
     )
 
 
-async def _key_values(
-    connection: Connection, table: str, run_ids: list[str]
-) -> dict[str, list[KeyValue]]:
-    rows = await connection.fetch(
-        f"SELECT run_id, key, value FROM {table}"
-        " WHERE run_id = ANY($1::text[]) ORDER BY run_id, key",
-        run_ids,
-    )
-    grouped: dict[str, list[KeyValue]] = {}
-    for row in rows:
-        grouped.setdefault(row[0], []).append(KeyValue(row[1], row[2]))
-
-    return grouped
+def _key_values(keys: list[str] | None, values: list[str] | None) -> list[KeyValue]:
+    if keys is None or values is None:
+        return []
+    return [KeyValue(key, value) for key, value in zip(keys, values, strict=True)]
 
 
-async def _latest_metrics(
-    connection: Connection, run_ids: list[str]
-) -> dict[str, list[Metric]]:
-    rows = await connection.fetch(
-        "SELECT run_id, key, value, timestamp, step FROM rm.latest_metrics"
-        " WHERE run_id = ANY($1::text[]) ORDER BY run_id, key",
-        run_ids,
-    )
-    grouped: dict[str, list[Metric]] = {}
-    for run_id, key, value, timestamp, step in rows:
-        grouped.setdefault(run_id, []).append(
-            Metric(key=key, value=wire_double(value), timestamp=timestamp, step=step)
+def _metrics(row: asyncpg.Record) -> list[Metric]:
+    keys = row["metric_keys"]
+    if keys is None:
+        return []
+    return [
+        Metric(key=key, value=wire_double(value), timestamp=timestamp, step=step)
+        for key, value, timestamp, step in zip(
+            keys,
+            row["metric_values"],
+            row["metric_timestamps"],
+            row["metric_steps"],
+            strict=True,
         )
-
-    return grouped
+    ]
 
 
 async def _inputs(

@@ -43,7 +43,12 @@ SWEEP_INTERVAL_SECONDS = 3600
 # whose filters differ by orders of magnitude in selectivity, that plan is
 # often a scan of the whole experiment (3x slower at 30,000 runs).  Planning
 # each execution costs well under a millisecond.
-_SERVING_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+#
+# The read models are small next to memory and are read from cache, where a
+# random page costs about what a sequential one does; at the default cost of
+# 4 the planner scanned every tag of the tenant rather than look up those of
+# 300 candidate runs (6 ms instead of 2 at 30,000 runs).
+_SERVING_SETTINGS = {"plan_cache_mode": "force_custom_plan", "random_page_cost": "1.1"}
 
 
 class Tenant:
