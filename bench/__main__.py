@@ -24,7 +24,14 @@ from typing import Any
 
 import structlog
 
-from bench import clients, report, servers, workload
+from bench import (
+    clients,
+    report,
+    search_scenarios,
+    servers,
+    transfer_scenarios,
+    workload,
+)
 from bench.ceiling import COPY_DATABASE, copy_ceiling
 from bench.cluster import Cluster
 from bench.lag import LagSampler, summarise
@@ -134,7 +141,10 @@ def _run_all(run: Run, chosen: list[str]) -> dict[str, float]:
     run.cluster.create_database(servers.FASTTRACK_DATABASE)
     if OURS in chosen or STOCK in chosen:
         path = run.scratch / "bench-artifact.bin"
-        run.artifact = (path, workload.make_artifact(path, run.sizes.artifact_mib))
+        run.artifact = (
+            path,
+            transfer_scenarios.make_artifact(path, run.sizes.artifact_mib),
+        )
 
     order = [name for name in (OURS, FASTTRACK, STOCK) if name in chosen]
     for name in order:
@@ -233,13 +243,13 @@ def _bench_server(run: Run, name: str) -> None:
         search_experiment = target.client.create_experiment("bench-search")
         step(
             "search_setup",
-            lambda: workload.search_setup(
+            lambda: search_scenarios.search_setup(
                 target, search_experiment, 0, run.sizes.search_runs, "search_setup"
             ),
         )
         searched = step(
             "search",
-            lambda: workload.search_queries(
+            lambda: search_scenarios.search_queries(
                 target,
                 search_experiment,
                 run.sizes.search_runs,
@@ -248,16 +258,19 @@ def _bench_server(run: Run, name: str) -> None:
                 page_through_all=True,
             ),
         )
-        step("history", lambda: workload.history(target))
-        step("experiments", lambda: workload.experiments(target))
+        step("history", lambda: transfer_scenarios.history(target))
+        step("experiments", lambda: search_scenarios.experiments(target))
         if few and searched:
             before = {**few, **searched}
-            step("growth", lambda: workload.growth(target, search_experiment, before))
+            step(
+                "growth",
+                lambda: search_scenarios.growth(target, search_experiment, before),
+            )
         if name == STOCK and run.artifact is not None:
             file, digest = run.artifact
             step(
                 "artifacts",
-                lambda: workload.artifacts(target, file, digest, run.scratch),
+                lambda: transfer_scenarios.artifacts(target, file, digest, run.scratch),
             )
     finally:
         server.stop()
@@ -419,7 +432,7 @@ def _our_artifacts(run: Run, previous: Target) -> Figures:
             *_trees(run, server),
             Tree(ARTIFACT_STORE, (store_pid,)),
         )
-        return workload.artifacts(target, *run.artifact, run.scratch)
+        return transfer_scenarios.artifacts(target, *run.artifact, run.scratch)
     finally:
         server.stop()
         store.stop()

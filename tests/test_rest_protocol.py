@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+from projections.queries.metrics import HISTORY_CHUNK
 from tracker.http.routes import TRACKING_V2, TRACKING_V3
 
 TIMEOUT = 10
@@ -410,6 +411,50 @@ def test_get_history_without_max_results_returns_every_point_and_no_token(
 
     assert len(answer["metrics"]) == 30
     assert "next_page_token" not in answer
+
+
+@pytest.fixture
+def long_history(api: Api, experiment_id: str) -> str:
+    """A run whose metric ``m`` has two and a half chunks of points."""
+    run_id: str = api.ok("POST", "runs/create", {"experiment_id": experiment_id})[
+        "run"
+    ]["info"]["run_id"]
+    points = HISTORY_CHUNK * 5 // 2
+    for first in range(0, points, 1000):
+        log_steps(api, run_id, "m", range(first, min(first + 1000, points)))
+    return run_id
+
+
+def test_a_history_longer_than_a_chunk_comes_back_whole_and_in_order(
+    api: Api, long_history: str
+) -> None:
+    answer = api.ok(
+        "GET", "metrics/get-history", {"run_id": long_history, "metric_key": "m"}
+    )
+
+    steps = [point["step"] for point in answer["metrics"]]
+    assert steps == list(range(HISTORY_CHUNK * 5 // 2))
+    assert "next_page_token" not in answer
+
+
+def test_a_page_longer_than_a_chunk_ends_at_max_results_with_a_token(
+    api: Api, long_history: str
+) -> None:
+    page = HISTORY_CHUNK + HISTORY_CHUNK // 2
+    fields = {"run_id": long_history, "metric_key": "m", "max_results": page}
+
+    first = api.ok("GET", "metrics/get-history", fields)
+    rest = api.ok(
+        "GET",
+        "metrics/get-history",
+        {**fields, "page_token": first["next_page_token"]},
+    )
+
+    assert [p["step"] for p in first["metrics"]] == list(range(page))
+    assert [p["step"] for p in rest["metrics"]] == list(
+        range(page, HISTORY_CHUNK * 5 // 2)
+    )
+    assert "next_page_token" not in rest
 
 
 def test_bulk_interval_takes_run_ids_as_repeated_query_keys(

@@ -1,6 +1,7 @@
 """Metric history reads."""
 
 import math
+from collections.abc import AsyncGenerator
 
 import asyncpg
 
@@ -12,6 +13,16 @@ from tracker.db import Connection
 _SERIES = "SELECT series FROM rm.latest_metrics WHERE run_id = $1 AND key = $2"
 
 
+# The points of one metric in MLflow's order: timestamp, step, value.
+_HISTORY = (
+    "SELECT timestamp, step, value FROM rm.metrics"
+    f" WHERE series = ({_SERIES})"
+    " ORDER BY timestamp, step, value OFFSET $3 LIMIT $4"
+)
+# Rows a streamed history reads and sends at a time.
+HISTORY_CHUNK = 10_000
+
+
 async def metric_history(
     connection: Connection,
     run_id: str,
@@ -21,16 +32,32 @@ async def metric_history(
     limit: int | None = None,
 ) -> list[Metric]:
     """One metric's points in MLflow's order: timestamp, step, value."""
-    rows = await connection.fetch(
-        "SELECT timestamp, step, value FROM rm.metrics"
-        f" WHERE series = ({_SERIES})"
-        " ORDER BY timestamp, step, value OFFSET $3 LIMIT $4",
-        run_id,
-        key,
-        offset,
-        limit,
-    )
+    rows = await connection.fetch(_HISTORY, run_id, key, offset, limit)
 
+    return _points(key, rows)
+
+
+async def metric_history_chunks(
+    connection: Connection,
+    run_id: str,
+    key: str,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> AsyncGenerator[list[Metric], None]:
+    """The history after ``offset``, ``HISTORY_CHUNK`` points at a time.
+
+    The points are read off a cursor, so however long the history, about one
+    chunk of it is in memory.  Close the iterator (``contextlib.aclosing``)
+    to end the cursor's transaction early.
+    """
+    async with connection.transaction():
+        cursor = await connection.cursor(_HISTORY, run_id, key, offset, limit)
+        while rows := await cursor.fetch(HISTORY_CHUNK):
+            yield _points(key, rows)
+
+
+def _points(key: str, rows: list[asyncpg.Record]) -> list[Metric]:
     return [
         Metric(key=key, value=wire_double(value), timestamp=timestamp, step=step)
         for timestamp, step, value in rows

@@ -1,12 +1,21 @@
 """Handlers of ``/mlflow/metrics/...``."""
 
+from contextlib import aclosing
+
+import asyncpg
 import msgspec
+import structlog
 from aiohttp import web
 
-from projections.queries.metrics import metric_history, sampled_history
+from projections.queries.metrics import (
+    HISTORY_CHUNK,
+    metric_history,
+    metric_history_chunks,
+    sampled_history,
+)
 from projections.queries.runs import run_exists
 from projections.search.page_tokens import decode_offset, encode_offset
-from projections.views import MetricWithRunId
+from projections.views import Metric, MetricWithRunId
 from tracker.api import messages as m
 from tracker.api.fields import page_size, required, respond, run_id_of
 from tracker.db import Connection
@@ -15,12 +24,15 @@ from tracker.http.request_parsing import parse
 from tracker.http.tenants import reading
 from tracker.tenancy.read_scopes import OneRun
 
+log = structlog.get_logger("calabi.http")
+
 MAX_HISTORY_PAGE = 2**31 - 1
+_encode = msgspec.json.Encoder().encode
 MAX_BULK_RUNS = 100
 MAX_BULK_POINTS_PER_RUN = 2500
 
 
-async def get_metric_history(request: web.Request) -> web.Response:
+async def get_metric_history(request: web.Request) -> web.StreamResponse:
     message = await parse(request, m.GetMetricHistory)
     run_id = run_id_of(message)
     key = required(message.metric_key, "metric_key")
@@ -30,25 +42,83 @@ async def get_metric_history(request: web.Request) -> web.Response:
         if message.max_results is not None
         else None
     )
+    if limit is None or limit > HISTORY_CHUNK:
+        return await _streamed_history(request, run_id, key, offset, limit)
 
     async with reading(request, OneRun(run_id)) as connection:
         points = await metric_history(
-            connection,
-            run_id,
-            key,
-            offset=offset,
-            limit=limit + 1 if limit is not None else None,
+            connection, run_id, key, offset=offset, limit=limit + 1
         )
 
     # An unknown run or key is an empty history, as the stock server answers.
     answer: dict[str, object] = {}
-    if limit is not None and len(points) > limit:
+    if len(points) > limit:
         points = points[:limit]
         answer["next_page_token"] = encode_offset(offset + limit)
     if points:
         answer["metrics"] = points
 
     return respond(answer)
+
+
+async def _streamed_history(
+    request: web.Request, run_id: str, key: str, offset: int, limit: int | None
+) -> web.StreamResponse:
+    """A history longer than a chunk, written out as it is read.
+
+    The answer is the one ``get_metric_history`` gives for a short page,
+    ``{"metrics": [...], "next_page_token": ...}``, built a chunk at a time
+    so the server holds about one chunk of it, whatever its length.
+    """
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    sent = 0
+    more = False
+    async with reading(request, OneRun(run_id)) as connection:
+        # One point past the page tells whether another page follows.
+        wanted = None if limit is None else limit + 1
+        chunks = metric_history_chunks(
+            connection, run_id, key, offset=offset, limit=wanted
+        )
+        async with aclosing(chunks):
+            try:
+                async for chunk in chunks:
+                    if limit is not None and sent + len(chunk) > limit:
+                        more = True
+                        chunk = chunk[: limit - sent]
+                    if chunk:
+                        await _write_points(request, response, chunk)
+                        sent += len(chunk)
+            except (asyncpg.PostgresError, OSError) as error:
+                if not response.prepared:
+                    raise
+                # The status line is sent, so no error response can follow:
+                # the client sees a body that is not complete JSON.
+                log.warning("history_stream_cut", run_id=run_id, error=repr(error))
+                if request.transport is not None:
+                    request.transport.close()
+                return response
+
+    if not response.prepared:
+        return respond()
+    end = b"]"
+    if more:
+        assert limit is not None
+        end += b',"next_page_token":' + _encode(encode_offset(offset + limit))
+    await response.write(end + b"}")
+    await response.write_eof()
+    return response
+
+
+async def _write_points(
+    request: web.Request, response: web.StreamResponse, points: list[Metric]
+) -> None:
+    if response.prepared:
+        await response.write(b",")
+    else:
+        await response.prepare(request)
+        await response.write(b'{"metrics":[')
+    # The points' JSON array, without its brackets.
+    await response.write(_encode(points)[1:-1])
 
 
 async def get_metric_history_bulk_interval(request: web.Request) -> web.Response:
