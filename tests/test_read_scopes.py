@@ -14,6 +14,7 @@ import pytest
 from tests.support.tenants import fresh_tenant
 from tracker.commands.experiments import create_experiment, delete_experiment
 from tracker.commands.runs import create_run, log_batch
+from tracker.context import RequestContext, current_request
 from tracker.errors import ProjectionStopped
 from tracker.eventlog.append import EventWriter
 from tracker.eventlog.events import Tag
@@ -143,3 +144,20 @@ async def test_a_read_waits_while_a_projector_has_no_checkpoint(log: Log) -> Non
 
     assert not await log.can_read(OneRun(run_id))
     assert not await log.can_read(WHOLE_LOG)
+
+
+async def test_the_time_a_read_waited_is_kept_for_its_log_line(log: Log) -> None:
+    mine, other = await log.new_run(), await log.new_run()
+    await log.project_all()
+    await log.tag(other, "b")
+    context = RequestContext(tenant="scopes", actor="a", request_id="r")
+    token = current_request.set(context)
+    try:
+        assert await log.can_read(OneRun(mine))
+        assert context.barrier_wait == 0
+
+        assert not await log.can_read(OneRun(other))
+    finally:
+        current_request.reset(token)
+
+    assert context.barrier_wait >= TIMEOUT

@@ -36,5 +36,5 @@ def registry_projector(pool: asyncpg.Pool, batch_size: int = 2000) -> Projector:
 
 
 def tenant_projectors(pool: asyncpg.Pool, batch_size: int = 2000) -> list[Projector]:
-    """Every projector of a tenant; a read waits for all of them."""
+    """Every projector of a tenant; ``read_scopes`` says which a read waits for."""
     return [tracking_projector(pool, batch_size), registry_projector(pool, batch_size)]
