@@ -157,12 +157,18 @@ class Projector:
         raised: the read models stay as current as the log allows.
         """
         async with self._pool.acquire() as connection, connection.transaction():
-            checkpoint = await connection.fetchval(
-                "SELECT position FROM es.checkpoints WHERE projector = $1"
-                " FOR UPDATE SKIP LOCKED",
+            # One round trip takes the checkpoint, puts the read models' schema
+            # on the search path and tells whether any restore happened.
+            locked = await connection.fetchrow(
+                "SELECT position,"
+                " EXISTS (SELECT 1 FROM es.restore_markers) AS restored,"
+                " set_config('search_path', $2, true)"
+                " FROM es.checkpoints WHERE projector = $1 FOR UPDATE SKIP LOCKED",
                 self.name,
+                search_path(self.schema),
             )
-            if checkpoint is None:
+            checkpoint = None if locked is None else locked["position"]
+            if locked is None or checkpoint is None:
                 # Another process is projecting; follow its progress.
                 await self._advance(
                     await connection.fetchval(
@@ -178,13 +184,12 @@ class Projector:
             contiguous = _contiguous_prefix(checkpoint, [row[0] for row in rows])
             applied = rows[:contiguous]
             if applied:
-                effective = await _effective_filter(connection)
+                effective = await _effective_filter(connection, locked["restored"])
                 events = [
                     codec.decode(row[1], row[2], row[3])
                     for row in applied
                     if row[3] is not None and effective(row[0])
                 ]
-                await use_schema(connection, self.schema)
                 await self._fold(connection, events)
                 await connection.execute(
                     "UPDATE es.checkpoints SET position = $2, updated_at = now()"
@@ -257,13 +262,15 @@ async def fetch_events(
     return rows
 
 
-async def _effective_filter(connection: Connection) -> Callable[[int], bool]:
+async def _effective_filter(
+    connection: Connection, restored: bool
+) -> Callable[[int], bool]:
     """Which positions to fold: all, unless a restore superseded some.
 
     The history is judged as of the log's head, so a rebuild from the start
     skips what any later restore superseded.
     """
-    markers = await load_markers(connection)
+    markers = await load_markers(connection) if restored else []
     if not markers:
         return lambda position: True
 
@@ -285,9 +292,13 @@ async def create_schema(connection: Connection, schema: str, ddl: str) -> None:
 async def use_schema(connection: Connection, schema: str) -> None:
     """Put ``schema`` first on the search path for the current transaction."""
     await connection.execute(
-        "SELECT set_config('search_path', $1, true)",
-        f"{quote_identifier(schema)}, public",
+        "SELECT set_config('search_path', $1, true)", search_path(schema)
     )
+
+
+def search_path(schema: str) -> str:
+    """The search path that puts ``schema`` first."""
+    return f"{quote_identifier(schema)}, public"
 
 
 def quote_identifier(name: str) -> str:
