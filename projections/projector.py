@@ -31,6 +31,12 @@ log = structlog.get_logger("calabi.projector")
 Fold = Callable[[Connection, Sequence[Event]], Awaitable[None]]
 
 
+# How often a read waiting for the projectors looks again when another
+# process holds the checkpoint and this one learns of progress only by
+# reading it.
+FOLLOW_POLL = 0.005
+
+
 class LogHole(Exception):
     """The log skips a position; projecting past it would lose an event."""
 
@@ -68,6 +74,8 @@ class Projector:
         self._idle_poll = idle_poll
         self._wake = asyncio.Event()
         self._advanced = asyncio.Condition()
+        # Whether another process held the checkpoint at the last look.
+        self._following = False
 
     # Lifecycle --------------------------------------------------------------
 
@@ -168,6 +176,7 @@ class Projector:
                 search_path(self.schema),
             )
             checkpoint = None if locked is None else locked["position"]
+            self._following = locked is None
             if locked is None or checkpoint is None:
                 # Another process is projecting; follow its progress.
                 await self._advance(
@@ -213,18 +222,23 @@ class Projector:
         if self.position >= position:
             return
 
-        self.wake()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         async with self._advanced:
-            try:
-                await asyncio.wait_for(
-                    self._advanced.wait_for(
-                        lambda: self.position >= position or self.failure is not None
-                    ),
-                    timeout,
-                )
-            except TimeoutError:
-                msg = f"read models are behind the log (at {self.position})"
-                raise ProjectionStopped(msg) from None
+            while not (self.position >= position or self.failure is not None):
+                if loop.time() >= deadline:
+                    msg = f"read models are behind the log (at {self.position})"
+                    raise ProjectionStopped(msg)
+                # While another process holds the checkpoint, this one learns
+                # of its progress only by looking again, so it is woken at
+                # each round; otherwise its own batches notify the waiters.
+                self.wake()
+                poll = FOLLOW_POLL if self._following else timeout
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._advanced.wait(),
+                        min(poll, max(0.0, deadline - loop.time())),
+                    )
         if self.failure is not None and self.position < position:
             raise ProjectionStopped("the projector stopped on an error")
 
