@@ -457,6 +457,18 @@ def test_a_page_longer_than_a_chunk_ends_at_max_results_with_a_token(
     assert "next_page_token" not in rest
 
 
+def test_a_streamed_answer_names_its_request_like_any_other(
+    api: Api, run_id: str
+) -> None:
+    log_steps(api, run_id, "m", range(3))
+    fields = {"run_id": run_id, "metric_key": "m"}
+
+    answer = api.call("GET", "metrics/get-history", fields)
+
+    assert answer.status_code == 200
+    assert answer.headers["X-Request-Id"]
+
+
 def test_bulk_interval_takes_run_ids_as_repeated_query_keys(
     api: Api, experiment_id: str
 ) -> None:

@@ -23,20 +23,6 @@ _HISTORY = (
 HISTORY_CHUNK = 10_000
 
 
-async def metric_history(
-    connection: Connection,
-    run_id: str,
-    key: str,
-    *,
-    offset: int = 0,
-    limit: int | None = None,
-) -> list[Metric]:
-    """One metric's points in MLflow's order: timestamp, step, value."""
-    rows = await connection.fetch(_HISTORY, run_id, key, offset, limit)
-
-    return _points(key, rows)
-
-
 async def metric_history_chunks(
     connection: Connection,
     run_id: str,

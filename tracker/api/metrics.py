@@ -7,12 +7,7 @@ import msgspec
 import structlog
 from aiohttp import web
 
-from projections.queries.metrics import (
-    HISTORY_CHUNK,
-    metric_history,
-    metric_history_chunks,
-    sampled_history,
-)
+from projections.queries.metrics import metric_history_chunks, sampled_history
 from projections.queries.runs import run_exists
 from projections.search.page_tokens import decode_offset, encode_offset
 from projections.views import Metric, MetricWithRunId
@@ -42,33 +37,19 @@ async def get_metric_history(request: web.Request) -> web.StreamResponse:
         if message.max_results is not None
         else None
     )
-    if limit is None or limit > HISTORY_CHUNK:
-        return await _streamed_history(request, run_id, key, offset, limit)
 
-    async with reading(request, OneRun(run_id)) as connection:
-        points = await metric_history(
-            connection, run_id, key, offset=offset, limit=limit + 1
-        )
-
-    # An unknown run or key is an empty history, as the stock server answers.
-    answer: dict[str, object] = {}
-    if len(points) > limit:
-        points = points[:limit]
-        answer["next_page_token"] = encode_offset(offset + limit)
-    if points:
-        answer["metrics"] = points
-
-    return respond(answer)
+    return await _streamed_history(request, run_id, key, offset, limit)
 
 
 async def _streamed_history(
     request: web.Request, run_id: str, key: str, offset: int, limit: int | None
 ) -> web.StreamResponse:
-    """A history longer than a chunk, written out as it is read.
+    """The history, or a page of it, written out as it is read.
 
-    The answer is the one ``get_metric_history`` gives for a short page,
-    ``{"metrics": [...], "next_page_token": ...}``, built a chunk at a time
-    so the server holds about one chunk of it, whatever its length.
+    The answer, ``{"metrics": [...], "next_page_token": ...}``, is built a
+    chunk at a time, so the server holds about one chunk of it however long
+    it is.  An unknown run or key is an empty history, ``{}``, as the stock
+    server answers.
     """
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     sent = 0

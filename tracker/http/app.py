@@ -9,7 +9,7 @@ from tracker.auth.sign_in import Access
 from tracker.auth.token_routes import add_token_routes
 from tracker.config import Settings
 from tracker.http.keys import ACCESS, SETTINGS, TENANTS
-from tracker.http.middleware import handle_request
+from tracker.http.middleware import add_request_headers, handle_request
 from tracker.http.routes import add_routes
 from tracker.storage.s3 import open_s3
 from tracker.tenancy.catalog import Catalog
@@ -31,6 +31,7 @@ def create_app(settings: Settings) -> web.Application:
             "lingering_time": min(LINGERING_SECONDS, settings.body_read_timeout),
         },
     )
+    app.on_response_prepare.append(add_request_headers)
     app[SETTINGS] = settings
     app[TENANTS] = TenantRouter(settings, Catalog(settings.database_url))
     add_routes(app, settings.prefix.rstrip("/"))

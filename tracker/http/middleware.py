@@ -33,6 +33,7 @@ log = structlog.get_logger("calabi.http")
 # The actor of a request not (yet) signed in: open routes, refused requests.
 ANONYMOUS = "anonymous"
 MAX_REQUEST_ID_LENGTH = 128
+REQUEST_CONTEXT = web.RequestKey("request_context", RequestContext)
 # The web UI's page, as ``route_key`` names it.
 UI_PAGE = ""
 
@@ -48,6 +49,7 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
         user_agent=request.headers.get("User-Agent"),
     )
     token = current_request.set(context)
+    request[REQUEST_CONTEXT] = context
 
     try:
         response = await _respond(request, handler, context)
@@ -68,11 +70,25 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
         barrier_ms=round(context.barrier_wait * 1000, 2) or None,
         request_id=context.request_id,
     )
+
+    return response
+
+
+async def add_request_headers(
+    request: web.Request, response: web.StreamResponse
+) -> None:
+    """Name the request and the log position it wrote, on every answer.
+
+    Run as the answer's headers are sent (``on_response_prepare``), so a
+    streamed answer, whose headers go out while its handler runs, carries
+    them as well as one sent after the handler returns.
+    """
+    context = request.get(REQUEST_CONTEXT)
+    if context is None:
+        return
     response.headers["X-Request-Id"] = context.request_id
     if context.positions:
         response.headers["X-Calabi-Position"] = str(max(context.positions))
-
-    return response
 
 
 async def _respond(
