@@ -690,6 +690,67 @@ def test_search_runs_order_puts_nan_then_missing_metrics_last(
     assert names_of(runs) == [*real, "nan", "missing"]
 
 
+@pytest.mark.parametrize("page_size", [1, 2, 3])
+def test_paging_a_metric_order_lists_numbers_nan_then_missing_once_each(
+    client: MlflowClient, experiment_id: str, page_size: int
+) -> None:
+    for name, value in (("two", 2.0), ("nan", math.nan), ("one", 1.0)):
+        client.log_metric(new_run_id(client, experiment_id, run_name=name), "m", value)
+    new_run_id(client, experiment_id, run_name="missing")
+
+    names: list[str] = []
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment_id],
+            order_by=["metrics.m DESC"],
+            max_results=page_size,
+            page_token=token,
+        )
+        names += names_of(page)
+        token = page.token
+        if not token:
+            break
+
+    assert names == ["two", "one", "nan", "missing"]
+
+
+def test_equal_metric_values_put_the_latest_start_first(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    for name, start in (("early", 1_000), ("late", 3_000), ("middle", 2_000)):
+        run_id = new_run_id(client, experiment_id, run_name=name, start_time=start)
+        client.log_metric(run_id, "m", 5.0)
+
+    runs = client.search_runs([experiment_id], order_by=["metrics.m ASC"])
+
+    assert names_of(runs) == ["late", "middle", "early"]
+
+
+def test_a_metric_order_over_several_experiments_merges_them(
+    client: MlflowClient, experiment_id: str, unique: str
+) -> None:
+    other = client.create_experiment(f"runs-ranked-{unique}")
+    for experiment, name, value in (
+        (experiment_id, "here-low", 1.0),
+        (other, "there-high", 3.0),
+        (experiment_id, "here-high", 2.0),
+        (other, "there-nan", math.nan),
+    ):
+        client.log_metric(new_run_id(client, experiment, run_name=name), "m", value)
+    new_run_id(client, other, run_name="there-missing")
+
+    runs = client.search_runs([experiment_id, other], order_by=["metrics.m DESC"])
+
+    assert names_of(runs) == [
+        "there-high",
+        "here-high",
+        "here-low",
+        "there-nan",
+        "there-missing",
+    ]
+
+
 def test_search_runs_spans_several_experiments(
     client: MlflowClient, experiment_id: str, unique: str
 ) -> None:

@@ -58,11 +58,11 @@ any_text = st.one_of(st.text(max_size=40), token_soup)
 def _search_with(text: str) -> None:
     """Parse ``text`` as each kind of filter and order_by, compiling what parses."""
     with contextlib.suppress(InvalidParameter):
-        compile_run_search([1], "ALL", parse_run_filter(text), [], 0, 10)
+        compile_run_search([1], "ALL", parse_run_filter(text), [])
     with contextlib.suppress(InvalidParameter):
         compile_experiment_search("ALL", parse_experiment_filter(text), [], 0, 10)
     with contextlib.suppress(InvalidParameter):
-        compile_run_search([1], "ALL", [], parse_run_order_by([text]), 0, 10)
+        compile_run_search([1], "ALL", [], parse_run_order_by([text]))
     with contextlib.suppress(InvalidParameter):
         order = parse_experiment_order_by([text])
         compile_experiment_search("ALL", [], order, 0, 10)
@@ -351,23 +351,36 @@ def _blank(comparison: Comparison) -> Comparison:
 
 
 @fuzz
-@given(run_filters(), run_orders(), _VIEW_TYPES)
+@given(
+    run_filters(),
+    run_orders(),
+    _VIEW_TYPES,
+    st.sampled_from([([1], [7]), ([1, 2], [7, 8])]),
+)
 def test_run_sql_binds_every_key_and_value(
     case: tuple[str, list[Comparison]],
     order_case: tuple[list[str], list[OrderKey]],
     view_type: str,
+    experiments: tuple[list[int], list[int]],
 ) -> None:
     _, comparisons = case
     _, order = order_case
     blank_order = [OrderKey(k.entity, "k", k.ascending) for k in order]
+    searched, other = experiments
 
-    statement, values = compile_run_search([1, 2], view_type, comparisons, order, 3, 4)
-    blank_statement, _ = compile_run_search(
-        [7], "ALL", [_blank(c) for c in comparisons], blank_order, 0, 0
+    segments = compile_run_search(searched, view_type, comparisons, order)
+    blank_segments = compile_run_search(
+        other, "ALL", [_blank(c) for c in comparisons], blank_order
     )
 
-    assert statement == blank_statement
-    assert _placeholders(statement) == set(range(1, len(values) + 1))
+    assert [(s.select, s.count) for s in segments] == [
+        (s.select, s.count) for s in blank_segments
+    ]
+    for segment in segments:
+        bound = set(range(1, len(segment.values) + 1))
+        assert _placeholders(segment.count) == bound
+        # The select's two last placeholders take the OFFSET and the LIMIT.
+        assert _placeholders(segment.select) == bound | {len(bound) + 1, len(bound) + 2}
 
 
 @fuzz
@@ -389,7 +402,7 @@ def test_experiment_sql_binds_every_key_and_value(
 @pytest.mark.parametrize("view_type", ["ACTIVE", "all", ""])
 def test_unknown_view_type_is_rejected(view_type: str) -> None:
     with pytest.raises(InvalidParameter, match="Invalid"):
-        compile_run_search([1], view_type, [], [], 0, 1)
+        compile_run_search([1], view_type, [], [])
     with pytest.raises(InvalidParameter, match="Invalid"):
         compile_experiment_search(view_type, [], [], 0, 1)
 

@@ -1,8 +1,10 @@
-"""Run search compiled to one PostgreSQL statement over the read models.
+"""Run search compiled to PostgreSQL statements over the read models.
 
-The statement selects the ``run_id`` of each matching run of ``rm.runs`` in
-MLflow's order.  Every key and value is a bind parameter (``$1``, ...); the
-text holds only the table, column and alias names below.
+Together the statements select the ``run_id`` of each matching run of
+``rm.runs`` in MLflow's order, one stretch of it each (``compile_run_search``
+says why there can be more than one).  Every key and value is a bind
+parameter (``$1``, ...); the text holds only the table, column and alias
+names below.
 
 What each comparison means, as MLflow's SQL store has it:
 
@@ -24,6 +26,9 @@ either direction and, for metrics, NaN after every number; then
 """
 
 from collections.abc import Sequence
+from typing import Literal, NamedTuple
+
+import msgspec
 
 from projections.search import sql
 from projections.search.filters import Comparison, OrderKey
@@ -49,54 +54,147 @@ _KEYED_TABLES = {
 }
 
 
+class Segment(msgspec.Struct, frozen=True):
+    """One stretch of a run search's order, as a statement of its own.
+
+    ``select`` lists the stretch's run ids in order; its two placeholders
+    after ``values`` take the OFFSET and the LIMIT.  ``count`` counts the
+    stretch's runs with ``values`` alone.
+    """
+
+    select: str
+    count: str
+    values: list[object]
+
+
 def compile_run_search(
     experiment_ids: Sequence[int],
     view_type: str,
     filters: Sequence[Comparison],
     order: Sequence[OrderKey],
-    offset: int,
-    limit: int,
-) -> tuple[str, list[object]]:
-    """Compile a run search into one statement and its bind values.
+) -> list[Segment]:
+    """Compile a run search into statements whose answers, in turn, are its order.
+
+    A search ordered first by a metric has three segments: the runs whose
+    value is a number, those whose value is NaN, then those without the key.
+    As one statement that order is a CASE over an outer join, which
+    PostgreSQL can only sort, reading every run; the first segment instead
+    walks ``latest_metrics_ranked`` in order and stops at the page's end,
+    and a later one is read only when a page reaches it.  Any other search
+    is one segment.
 
     Args:
         experiment_ids: The experiments to search in.
         view_type: ``"ACTIVE_ONLY"``, ``"DELETED_ONLY"`` or ``"ALL"``.
         filters: Comparisons from ``parse_run_filter``, all to hold.
         order: Keys from ``parse_run_order_by``; empty for MLflow's default.
-        offset: How many matching runs to skip.
-        limit: How many run ids to return at most; callers pass one more
-            than the page size to learn whether another page follows.
 
     Returns:
-        The statement, selecting ``run_id``, and its values for ``$1``, ...
+        The segments, first to last.
 
     Raises:
         InvalidParameter: An argument is out of range, or a comparison or key
             is one the parser would not have produced.
     """
-    bind = sql.Binds()
-    joins, ordering = _order_by(order, bind)
-    experiments = bind(sql.experiment_ids(experiment_ids), "bigint[]")
-    stages = bind(sql.stages(view_type, "run_view_type"), "text[]")
-    conditions = [
-        f"r.experiment_id = ANY({experiments})",
-        f"r.lifecycle_stage = ANY({stages})",
-        *(_condition(comparison, bind) for comparison in filters),
-    ]
+    scope = _Scope(
+        sql.experiment_ids(experiment_ids),
+        sql.stages(view_type, "run_view_type"),
+        filters,
+    )
+    if order and order[0].entity == "metric":
+        lead, rest = order[0], order[1:]
+        return [
+            _segment(scope, rest, _Lead(lead, "number")),
+            _segment(scope, rest, _Lead(lead, "nan")),
+            _segment(scope, rest, _Lead(lead, "missing")),
+        ]
 
-    statement = "\n".join(
+    return [_segment(scope, order, None)]
+
+
+class _Scope(NamedTuple):
+    experiment_ids: list[int]
+    stages: list[str]
+    filters: Sequence[Comparison]
+
+
+class _Lead(NamedTuple):
+    """The leading metric key of the order, and which of its segments."""
+
+    key: OrderKey
+    part: Literal["number", "nan", "missing"]
+
+
+def _segment(scope: _Scope, order: Sequence[OrderKey], lead: _Lead | None) -> Segment:
+    bind = sql.Binds()
+    if lead is None:
+        sources = ["FROM rm.runs AS r"]
+        conditions = [_in_experiments("r.experiment_id", scope, bind)]
+        leading: list[str] = []
+    else:
+        sources, conditions, leading = _lead_terms(lead, scope, bind)
+
+    joins, ordering = _order_by(order, bind)
+    conditions += [
+        f"r.lifecycle_stage = ANY({bind(scope.stages, 'text[]')})",
+        *(_condition(comparison, bind) for comparison in scope.filters),
+    ]
+    body = [*sources, *joins, "WHERE " + "\n  AND ".join(conditions)]
+    after = len(bind.values)
+
+    select = "\n".join(
         [
             "SELECT r.run_id",
-            "FROM rm.runs AS r",
-            *joins,
-            "WHERE " + "\n  AND ".join(conditions),
-            "ORDER BY " + ",\n  ".join(ordering),
-            f"OFFSET {bind(sql.count(offset, 'offset'), 'bigint')}",
-            f"LIMIT {bind(sql.count(limit, 'limit'), 'bigint')}",
+            *body,
+            "ORDER BY " + ",\n  ".join([*leading, *ordering]),
+            f"OFFSET ${after + 1}::bigint",
+            f"LIMIT ${after + 2}::bigint",
         ]
     )
-    return statement, bind.values
+    count = "\n".join(["SELECT count(*)", *body])
+    return Segment(select, count, bind.values)
+
+
+def _lead_terms(
+    lead: _Lead, scope: _Scope, bind: sql.Binds
+) -> tuple[list[str], list[str], list[str]]:
+    """A segment's sources, its conditions and its leading order term."""
+    if lead.part == "missing":
+        in_experiments = _in_experiments("r.experiment_id", scope, bind)
+        absent = (
+            "NOT EXISTS (SELECT 1 FROM rm.latest_metrics AS o0"
+            f" WHERE o0.run_id = r.run_id AND o0.key = {bind(lead.key.key)})"
+        )
+        return ["FROM rm.runs AS r"], [in_experiments, absent], []
+
+    # The metric's row carries its run's experiment, so the experiment and
+    # the key lead the index walk, and each run is looked up as it is reached.
+    # The run's experiment is tested too, so that a plan starting from the
+    # runs (for a selective start_time, say) reads this experiment's alone.
+    sources = [
+        "FROM rm.latest_metrics AS o0",
+        "JOIN rm.runs AS r ON r.run_id = o0.run_id",
+    ]
+    conditions = [
+        _in_experiments("o0.experiment_id", scope, bind),
+        _in_experiments("r.experiment_id", scope, bind),
+        f"o0.key = {bind(lead.key.key)}",
+    ]
+    if lead.part == "nan":
+        return sources, [*conditions, "o0.value = 'NaN'"], []
+
+    direction = "ASC" if lead.key.ascending else "DESC"
+    return sources, [*conditions, "o0.value <> 'NaN'"], [f"o0.value {direction}"]
+
+
+def _in_experiments(column: str, scope: _Scope, bind: sql.Binds) -> str:
+    # One experiment is compared with =, not with = ANY of a one-element
+    # array: only then does PostgreSQL read that experiment's stretch of an
+    # index in the index's order; with ANY it reads and sorts.
+    ids = scope.experiment_ids
+    if len(ids) == 1:
+        return f"{column} = {bind(ids[0], 'bigint')}"
+    return f"{column} = ANY({bind(ids, 'bigint[]')})"
 
 
 def _condition(comparison: Comparison, bind: sql.Binds) -> str:

@@ -29,12 +29,14 @@ WITH batch AS (
         SELECT 1 FROM latest_metrics l WHERE l.run_id = b.run_id AND l.key = b.key
     )
 )
-INSERT INTO latest_metrics AS l (run_id, key, value, timestamp, step, series)
+INSERT INTO latest_metrics AS l
+    (run_id, key, value, timestamp, step, series, experiment_id)
 SELECT b.run_id, b.key, b.value, b.timestamp, b.step,
        coalesce(
            f.rank + (SELECT coalesce(max(series), 0) FROM latest_metrics),
            -b.ord
-       )
+       ),
+       (SELECT r.experiment_id FROM runs r WHERE r.run_id = b.run_id)
 FROM batch b LEFT JOIN fresh f USING (ord)
 ORDER BY b.ord
 ON CONFLICT (run_id, key) DO UPDATE SET

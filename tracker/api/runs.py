@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from projections.queries.runs import run_by_id, runs_by_id
+from projections.queries.runs import matching_run_ids, run_by_id, runs_by_id
 from projections.search.filters import parse_run_filter, parse_run_order_by
 from projections.search.page_tokens import decode_offset
 from projections.search.run_query import compile_run_search
@@ -201,17 +201,15 @@ async def search_runs(request: web.Request) -> web.Response:
     filters = parse_run_filter(message.filter)
     order = parse_run_order_by(message.order_by)
     offset = decode_offset(message.page_token)
-    sql, args = compile_run_search(
+    segments = compile_run_search(
         experiment_ids,
         view_type(message.run_view_type, "run_view_type"),
         filters,
         order,
-        offset,
-        max_results + 1,
     )
 
     async with reading(request) as connection:
-        ids = [row[0] for row in await connection.fetch(sql, *args)]
+        ids = await matching_run_ids(connection, segments, offset, max_results + 1)
         runs = await runs_by_id(connection, ids[:max_results])
 
     return search_page("runs", runs, len(ids), offset, max_results)
