@@ -264,6 +264,21 @@ def test_a_get_without_a_query_string_may_carry_a_json_body(
     assert answer.json()["experiment"]["experiment_id"] == experiment_id
 
 
+def test_a_run_created_without_a_start_time_starts_at_zero(
+    api: Api, run_id: str, experiment_id: str
+) -> None:
+    found = api.ok(
+        "POST",
+        "runs/search",
+        {"experiment_ids": [experiment_id], "filter": "attributes.start_time = 0"},
+    )
+
+    assert api.ok("GET", "runs/get", {"run_id": run_id})["run"]["info"][
+        "start_time"
+    ] == 0
+    assert [run["info"]["run_id"] for run in found["runs"]] == [run_id]
+
+
 def test_a_missing_required_field_names_the_field(api: Api, run_id: str) -> None:
     answer = api.post("runs/log-parameter", {"run_id": run_id, "value": "1"})
 

@@ -40,7 +40,8 @@ async def create_run(request: web.Request) -> web.Response:
             experiment_id,
             user_id=message.user_id or "",
             run_name=message.run_name or None,
-            start_time=message.start_time,
+            # Left out, the field is proto2's default on the stock server: 0.
+            start_time=message.start_time or 0,
             tags=tags_of(message.tags),
         )
 
