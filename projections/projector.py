@@ -166,11 +166,16 @@ class Projector:
         """
         async with self._pool.acquire() as connection, connection.transaction():
             # One round trip takes the checkpoint, puts the read models' schema
-            # on the search path and tells whether any restore happened.
+            # on the search path, tells whether any restore happened, and lets
+            # the commit return before its WAL reaches the disk.  That is safe
+            # here, and only here: the checkpoint moves in the same
+            # transaction, so a crash that loses the batch loses its checkpoint
+            # too, and the batch is folded again from the durable log.
             locked = await connection.fetchrow(
                 "SELECT position,"
                 " EXISTS (SELECT 1 FROM es.restore_markers) AS restored,"
-                " set_config('search_path', $2, true)"
+                " set_config('search_path', $2, true),"
+                " set_config('synchronous_commit', 'off', true)"
                 " FROM es.checkpoints WHERE projector = $1 FOR UPDATE SKIP LOCKED",
                 self.name,
                 search_path(self.schema),
