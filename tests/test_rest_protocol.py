@@ -472,6 +472,24 @@ def test_a_page_longer_than_a_chunk_ends_at_max_results_with_a_token(
     assert "next_page_token" not in rest
 
 
+def test_points_tied_on_time_and_step_across_chunks_come_back_once_each(
+    api: Api, run_id: str
+) -> None:
+    # One timestamp and one step for every point: only the value orders
+    # them, so the chunk after the first must start after a value, NaN last.
+    values: list[Any] = [float(n) for n in range(HISTORY_CHUNK + 5)] + ["NaN"]
+    metrics = [
+        {"key": "m", "value": value, "timestamp": 7, "step": 3} for value in values
+    ]
+    for first in range(0, len(metrics), 1000):
+        batch = metrics[first : first + 1000]
+        api.ok("POST", "runs/log-batch", {"run_id": run_id, "metrics": batch})
+
+    answer = api.ok("GET", "metrics/get-history", {"run_id": run_id, "metric_key": "m"})
+
+    assert [point["value"] for point in answer["metrics"]] == values
+
+
 def test_a_streamed_answer_names_its_request_like_any_other(
     api: Api, run_id: str
 ) -> None:

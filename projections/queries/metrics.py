@@ -1,7 +1,8 @@
 """Metric history reads."""
 
 import math
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 
@@ -13,18 +14,27 @@ from tracker.db import Connection
 _SERIES = "SELECT series FROM rm.latest_metrics WHERE run_id = $1 AND key = $2"
 
 
-# The points of one metric in MLflow's order: timestamp, step, value.
-_HISTORY = (
+# The points of one series in MLflow's order (timestamp, step, value): the
+# first chunk after an offset, then each chunk after the last point read.
+# The order is the primary key's, and PostgreSQL orders NaN above every
+# number and equal to itself, so "after" is exact for every value.
+_FIRST_CHUNK = (
+    "SELECT timestamp, step, value FROM rm.metrics WHERE series = $1"
+    " ORDER BY timestamp, step, value OFFSET $2 LIMIT $3"
+)
+_NEXT_CHUNK = (
     "SELECT timestamp, step, value FROM rm.metrics"
-    f" WHERE series = ({_SERIES})"
-    " ORDER BY timestamp, step, value OFFSET $3 LIMIT $4"
+    " WHERE series = $1 AND (timestamp, step, value) > ($2, $3, $4)"
+    " ORDER BY timestamp, step, value LIMIT $5"
 )
 # Rows a streamed history reads and sends at a time.
 HISTORY_CHUNK = 10_000
 
+Connect = Callable[[], AbstractAsyncContextManager[Connection]]
+
 
 async def metric_history_chunks(
-    connection: Connection,
+    connect: Connect,
     run_id: str,
     key: str,
     *,
@@ -33,14 +43,34 @@ async def metric_history_chunks(
 ) -> AsyncGenerator[list[Metric], None]:
     """The history after ``offset``, ``HISTORY_CHUNK`` points at a time.
 
-    The points are read off a cursor, so however long the history, about one
-    chunk of it is in memory.  Close the iterator (``contextlib.aclosing``)
-    to end the cursor's transaction early.
+    Each chunk is read on a connection of its own from ``connect()``, given
+    back before the chunk is yielded: a client that reads slowly holds no
+    connection and no snapshot.  A chunk starts after the last point of the
+    one before, so a point logged meanwhile may join the answer's tail, but
+    none is skipped or sent twice.
     """
-    async with connection.transaction():
-        cursor = await connection.cursor(_HISTORY, run_id, key, offset, limit)
-        while rows := await cursor.fetch(HISTORY_CHUNK):
-            yield _points(key, rows)
+    async with connect() as connection:
+        series = await connection.fetchval(_SERIES, run_id, key)
+        if series is None:
+            return
+        rows = await connection.fetch(
+            _FIRST_CHUNK, series, offset, _chunk_size(limit, 0)
+        )
+
+    sent = 0
+    while rows:
+        yield _points(key, rows)
+        sent += len(rows)
+        size = _chunk_size(limit, sent)
+        if len(rows) < HISTORY_CHUNK or size == 0:
+            return
+        after = rows[-1]
+        async with connect() as connection:
+            rows = await connection.fetch(_NEXT_CHUNK, series, *after, size)
+
+
+def _chunk_size(limit: int | None, sent: int) -> int:
+    return HISTORY_CHUNK if limit is None else min(HISTORY_CHUNK, limit - sent)
 
 
 def _points(key: str, rows: list[asyncpg.Record]) -> list[Metric]:

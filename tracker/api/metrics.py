@@ -14,7 +14,7 @@ from projections.views import Metric, MetricWithRunId
 from tracker.api import messages as m
 from tracker.api.fields import page_size, required, respond, run_id_of
 from tracker.db import Connection
-from tracker.errors import InvalidParameter, NotFound
+from tracker.errors import InvalidParameter, NotFound, TrackerError
 from tracker.http.request_parsing import parse
 from tracker.http.tenants import reading
 from tracker.tenancy.read_scopes import OneRun
@@ -54,30 +54,34 @@ async def _streamed_history(
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     sent = 0
     more = False
-    async with reading(request, OneRun(run_id)) as connection:
+    # Each chunk waits for the run's writes before the request, and takes a
+    # connection only while it is read.
+    chunks = metric_history_chunks(
+        lambda: reading(request, OneRun(run_id)),
+        run_id,
+        key,
+        offset=offset,
         # One point past the page tells whether another page follows.
-        wanted = None if limit is None else limit + 1
-        chunks = metric_history_chunks(
-            connection, run_id, key, offset=offset, limit=wanted
-        )
-        async with aclosing(chunks):
-            try:
-                async for chunk in chunks:
-                    if limit is not None and sent + len(chunk) > limit:
-                        more = True
-                        chunk = chunk[: limit - sent]
-                    if chunk:
-                        await _write_points(request, response, chunk)
-                        sent += len(chunk)
-            except (asyncpg.PostgresError, OSError) as error:
-                if not response.prepared:
-                    raise
-                # The status line is sent, so no error response can follow:
-                # the client sees a body that is not complete JSON.
-                log.warning("history_stream_cut", run_id=run_id, error=repr(error))
-                if request.transport is not None:
-                    request.transport.close()
-                return response
+        limit=None if limit is None else limit + 1,
+    )
+    async with aclosing(chunks):
+        try:
+            async for chunk in chunks:
+                if limit is not None and sent + len(chunk) > limit:
+                    more = True
+                    chunk = chunk[: limit - sent]
+                if chunk:
+                    await _write_points(request, response, chunk)
+                    sent += len(chunk)
+        except (asyncpg.PostgresError, OSError, TrackerError) as error:
+            if not response.prepared:
+                raise
+            # The status line is sent, so no error response can follow:
+            # the client sees a body that is not complete JSON.
+            log.warning("history_stream_cut", run_id=run_id, error=repr(error))
+            if request.transport is not None:
+                request.transport.close()
+            return response
 
     if not response.prepared:
         return respond()
