@@ -1,5 +1,6 @@
 """The wire protocol itself, spoken with plain HTTP instead of the client."""
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -488,6 +489,54 @@ def test_points_tied_on_time_and_step_across_chunks_come_back_once_each(
     answer = api.ok("GET", "metrics/get-history", {"run_id": run_id, "metric_key": "m"})
 
     assert [point["value"] for point in answer["metrics"]] == values
+
+
+def test_history_pages_through_points_tied_on_time_and_step(
+    api: Api, run_id: str
+) -> None:
+    values: list[Any] = [2.0, "NaN", 1.0, 3.0, "-Infinity"]
+    metrics = [{"key": "m", "value": v, "timestamp": 7, "step": 3} for v in values]
+    api.ok("POST", "runs/log-batch", {"run_id": run_id, "metrics": metrics})
+
+    fields = {"run_id": run_id, "metric_key": "m", "max_results": 2}
+    seen: list[Any] = []
+    token = None
+    while True:
+        page = api.ok("GET", "metrics/get-history", {**fields, "page_token": token})
+        seen += [point["value"] for point in page["metrics"]]
+        token = page.get("next_page_token")
+        if not token:
+            break
+
+    assert seen == ["-Infinity", 1.0, 2.0, 3.0, "NaN"]
+
+
+def test_a_history_token_with_an_offset_alone_is_taken_as_the_stock_server_sends_it(
+    api: Api, run_id: str
+) -> None:
+    log_steps(api, run_id, "m", range(5))
+    stock_token = base64.b64encode(b'{"offset": 3}').decode()
+
+    page = api.ok(
+        "GET",
+        "metrics/get-history",
+        {"run_id": run_id, "metric_key": "m", "page_token": stock_token},
+    )
+
+    assert [point["step"] for point in page["metrics"]] == [3, 4]
+
+
+def test_a_history_token_naming_a_malformed_point_is_refused(
+    api: Api, run_id: str
+) -> None:
+    forged = base64.b64encode(b'{"offset": 1, "after": [1, 2, "pi"]}').decode()
+
+    answer = api.get(
+        "metrics/get-history",
+        {"run_id": run_id, "metric_key": "m", "page_token": forged},
+    )
+
+    assert_error(answer, 400, "INVALID_PARAMETER_VALUE")
 
 
 def test_a_streamed_answer_names_its_request_like_any_other(

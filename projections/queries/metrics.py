@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 
+from projections.queries.history_tokens import Point
 from projections.views import Metric, MetricWithRunId, wire_double
 from tracker.db import Connection
 
@@ -39,41 +40,46 @@ async def metric_history_chunks(
     key: str,
     *,
     offset: int = 0,
+    after: Point | None = None,
     limit: int | None = None,
-) -> AsyncGenerator[list[Metric], None]:
-    """The history after ``offset``, ``HISTORY_CHUNK`` points at a time.
+) -> AsyncGenerator[list[asyncpg.Record], None]:
+    """The history's (timestamp, step, value) rows, ``HISTORY_CHUNK`` at a time.
 
-    Each chunk is read on a connection of its own from ``connect()``, given
-    back before the chunk is yielded: a client that reads slowly holds no
-    connection and no snapshot.  A chunk starts after the last point of the
-    one before, so a point logged meanwhile may join the answer's tail, but
-    none is skipped or sent twice.
+    The rows start after the point ``after`` when it is given, else after
+    ``offset`` points.  Each chunk is read on a connection of its own from
+    ``connect()``, given back before the chunk is yielded: a client that
+    reads slowly holds no connection and no snapshot.  A chunk starts after
+    the last point of the one before, so a point logged meanwhile may join
+    the answer's tail, but none is skipped or sent twice.
     """
     async with connect() as connection:
         series = await connection.fetchval(_SERIES, run_id, key)
         if series is None:
             return
-        rows = await connection.fetch(
-            _FIRST_CHUNK, series, offset, _chunk_size(limit, 0)
-        )
+        size = _chunk_size(limit, 0)
+        if after is None:
+            rows = await connection.fetch(_FIRST_CHUNK, series, offset, size)
+        else:
+            rows = await connection.fetch(_NEXT_CHUNK, series, *after, size)
 
     sent = 0
     while rows:
-        yield _points(key, rows)
+        yield rows
         sent += len(rows)
         size = _chunk_size(limit, sent)
         if len(rows) < HISTORY_CHUNK or size == 0:
             return
-        after = rows[-1]
+        last = rows[-1]
         async with connect() as connection:
-            rows = await connection.fetch(_NEXT_CHUNK, series, *after, size)
+            rows = await connection.fetch(_NEXT_CHUNK, series, *last, size)
 
 
 def _chunk_size(limit: int | None, sent: int) -> int:
     return HISTORY_CHUNK if limit is None else min(HISTORY_CHUNK, limit - sent)
 
 
-def _points(key: str, rows: list[asyncpg.Record]) -> list[Metric]:
+def history_points(key: str, rows: list[asyncpg.Record]) -> list[Metric]:
+    """The wire form of rows from ``metric_history_chunks``."""
     return [
         Metric(key=key, value=wire_double(value), timestamp=timestamp, step=step)
         for timestamp, step, value in rows

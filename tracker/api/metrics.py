@@ -7,9 +7,17 @@ import msgspec
 import structlog
 from aiohttp import web
 
-from projections.queries.metrics import metric_history_chunks, sampled_history
+from projections.queries.history_tokens import (
+    Point,
+    decode_history_token,
+    encode_history_token,
+)
+from projections.queries.metrics import (
+    history_points,
+    metric_history_chunks,
+    sampled_history,
+)
 from projections.queries.runs import run_exists
-from projections.search.page_tokens import decode_offset, encode_offset
 from projections.views import Metric, MetricWithRunId
 from tracker.api import messages as m
 from tracker.api.fields import page_size, required, respond, run_id_of
@@ -31,28 +39,35 @@ async def get_metric_history(request: web.Request) -> web.StreamResponse:
     message = await parse(request, m.GetMetricHistory)
     run_id = run_id_of(message)
     key = required(message.metric_key, "metric_key")
-    offset = decode_offset(message.page_token)
+    offset, after = decode_history_token(message.page_token)
     limit = (
         page_size(message.max_results, MAX_HISTORY_PAGE, MAX_HISTORY_PAGE)
         if message.max_results is not None
         else None
     )
 
-    return await _streamed_history(request, run_id, key, offset, limit)
+    return await _streamed_history(request, run_id, key, (offset, after), limit)
 
 
 async def _streamed_history(
-    request: web.Request, run_id: str, key: str, offset: int, limit: int | None
+    request: web.Request,
+    run_id: str,
+    key: str,
+    start: tuple[int, Point | None],
+    limit: int | None,
 ) -> web.StreamResponse:
     """The history, or a page of it, written out as it is read.
 
-    The answer, ``{"metrics": [...], "next_page_token": ...}``, is built a
-    chunk at a time, so the server holds about one chunk of it however long
-    it is.  An unknown run or key is an empty history, ``{}``, as the stock
+    ``start`` is the page token's offset and, in a token of ours, the last
+    point of the page before.  The answer, ``{"metrics": [...],
+    "next_page_token": ...}``, is built a chunk at a time, so the server
+    holds about one chunk of it however long it is.  An unknown run or key is an empty history, ``{}``, as the stock
     server answers.
     """
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    offset, after = start
     sent = 0
+    last: Point | None = None
     more = False
     # Each chunk waits for the run's writes before the request, and takes a
     # connection only while it is read.
@@ -61,18 +76,21 @@ async def _streamed_history(
         run_id,
         key,
         offset=offset,
+        after=after,
         # One point past the page tells whether another page follows.
         limit=None if limit is None else limit + 1,
     )
     async with aclosing(chunks):
         try:
-            async for chunk in chunks:
-                if limit is not None and sent + len(chunk) > limit:
+            async for rows in chunks:
+                if limit is not None and sent + len(rows) > limit:
                     more = True
-                    chunk = chunk[: limit - sent]
-                if chunk:
-                    await _write_points(request, response, chunk)
-                    sent += len(chunk)
+                    rows = rows[: limit - sent]
+                if rows:
+                    await _write_points(request, response, history_points(key, rows))
+                    sent += len(rows)
+                    timestamp, step, value = rows[-1]
+                    last = (timestamp, step, value)
         except (asyncpg.PostgresError, OSError, TrackerError) as error:
             if not response.prepared:
                 raise
@@ -88,7 +106,9 @@ async def _streamed_history(
     end = b"]"
     if more:
         assert limit is not None
-        end += b',"next_page_token":' + _encode(encode_offset(offset + limit))
+        assert last is not None
+        token = encode_history_token(offset + limit, last)
+        end += b',"next_page_token":' + _encode(token)
     await response.write(end + b"}")
     await response.write_eof()
     return response
