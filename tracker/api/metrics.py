@@ -61,8 +61,8 @@ async def _streamed_history(
     ``start`` is the page token's offset and, in a token of ours, the last
     point of the page before.  The answer, ``{"metrics": [...],
     "next_page_token": ...}``, is built a chunk at a time, so the server
-    holds about one chunk of it however long it is.  An unknown run or key is an empty history, ``{}``, as the stock
-    server answers.
+    holds about one chunk of it however long it is.  An unknown run or key
+    is an empty history, ``{}``, as the stock server answers.
     """
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     offset, after = start
