@@ -25,7 +25,7 @@ from bench.cluster import Cluster
 from bench.restore import restore_scenario
 from bench.runner import RESTORE, Run, run_all
 from bench.sampler import Sampler
-from bench.servers import FASTTRACK, OURS, STOCK
+from bench.servers import FASTTRACK, FLOOR, OURS, STOCK
 from bench.workload import Sizes
 
 log = structlog.get_logger("bench")
@@ -164,6 +164,7 @@ def _document(
         "sizes": dataclasses.asdict(run.sizes),
         "servers": chosen,
         "figures": run.figures,
+        "floor_bounds": report.floor_bounds(run.figures),
         "copy_ceiling": ceiling,
         "usage": run.usage,
         "errors": run.errors,
@@ -180,7 +181,7 @@ def _summary(
     json_path: Path,
     wall: float,
 ) -> str:
-    columns = [name for name in (OURS, STOCK, FASTTRACK) if name in chosen]
+    columns = [name for name in (OURS, STOCK, FASTTRACK, FLOOR) if name in chosen]
     figures = {name: dict(run.figures.get(name, {})) for name in columns}
     for name, values in report.resource_rows(run.usage).items():
         if name in figures:
@@ -198,9 +199,11 @@ def _summary(
         f"{run.sizes.copy_connections} connections, "
         f"{ceiling['single_copy_points_per_s']:,.0f} in one COPY)",
         "ratios: above 1x means calabi is better (faster, smaller, more per second)",
+        *_floor_legend(chosen),
         "",
         report.table(columns, figures, layout),
         "",
+        *_floor_lines(report.floor_bounds(run.figures)),
     ]
     for server, scenarios in run.errors.items():
         for scenario, errors in scenarios.items():
@@ -214,6 +217,34 @@ def _summary(
     lines.append(f"wall time: {wall:.0f} s")
 
     return "\n".join(lines)
+
+
+def _floor_legend(chosen: list[str]) -> list[str]:
+    if FLOOR not in chosen:
+        return []
+    return [
+        "client floor: a stand-in server that does almost nothing, driven by the "
+        "same client code;",
+        f"  '{report.FLOOR_RATIO}' is the best ratio to stock any server could "
+        "show through this client here",
+    ]
+
+
+def _floor_lines(bounds: dict[str, dict[str, float | None]]) -> list[str]:
+    """Per target figure: the floor, its ratio to stock, and our share of it."""
+    lines: list[str] = []
+    for key, bound in bounds.items():
+        line = f"{key}: client floor {report.format_value(bound['floor'], None)}"
+        against = bound["floor_vs_stock"]
+        if against is not None:
+            target = bound["target_vs_stock"]
+            line += f" = {against:.1f}x stock (target {target:.0f}x)"
+        share = bound["calabi_share_of_floor"]
+        if share is not None:
+            line += f"; calabi reaches {share:.0%} of it"
+        lines.append(line)
+
+    return [*lines, ""] if lines else []
 
 
 def _machine() -> dict[str, object]:

@@ -3,6 +3,10 @@
 Each row is one figure of one scenario, with a column per server and, for
 figures that have a better direction, our ratio to each peer, oriented so
 that above 1 means Calabi is better (faster, smaller, more per second).
+
+The client floor (``bench.floor_server``) has a column of its own, and for
+the figures the client bounds, a column of its ratio to stock MLflow: the
+best ratio any server could show through the same client on this machine.
 """
 
 import json
@@ -11,10 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from bench.servers import OURS
+from bench.servers import FLOOR, OURS, STOCK
 
 Better = Literal["high", "low", "yes"] | None
 Value = float | None
+
+COLUMN_NAMES = {FLOOR: "client floor"}
+FLOOR_RATIO = "floor vs mlflow"
+# The floor runs only the scenarios the client bounds; of their figures, a
+# server's own CPU and memory say nothing of what another server could do.
+_SERVER_OWN = ("cpu", "rss", "share_of")
+# The issue's targets, as ratios to stock MLflow.
+FLOOR_TARGETS: dict[str, tuple[Better, float]] = {
+    "ingest_few.points_per_s": ("high", 10),
+    "ingest_many.points_per_s": ("high", 10),
+    "search.filtered_first_page_p50_ms": ("low", 20),
+    "search.ordered_first_page_p50_ms": ("low", 20),
+    "history.fetch_p50_s": ("low", 10),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,12 +270,16 @@ def table(
     """The whole table as text, one row per figure any server has.
 
     Args:
-        servers: Column order; ``OURS`` among them gets the ratio columns.
+        servers: Column order; ``OURS`` among them gets the ratio columns,
+            and ``FLOOR`` with ``STOCK`` the floor's ratio column.
         figures: Per server, ``scenario.figure`` to value.
         layout: The sections and their rows, from ``sections``.
     """
-    peers = [name for name in servers if name != OURS]
-    header = ["scenario", "figure", *servers, *(f"vs {peer}" for peer in peers)]
+    peers = [name for name in servers if name not in (OURS, FLOOR)]
+    floor_ratio = FLOOR in servers and STOCK in servers
+    header = ["scenario", "figure", *(COLUMN_NAMES.get(n, n) for n in servers)]
+    header += [f"vs {peer}" for peer in peers]
+    header += [FLOOR_RATIO] if floor_ratio else []
     lines: list[list[str]] = [header]
 
     rows = [(section, row) for section, rows in layout.items() for row in rows]
@@ -271,22 +293,61 @@ def table(
             _ratio(ours, figures.get(peer, {}).get(row.key), row.better)
             for peer in peers
         ]
-        lines.append(
-            [section, row.label, *(_format(v, row.better) for v in values), *ratios]
-        )
+        if floor_ratio:
+            floor, stock = (figures.get(n, {}).get(row.key) for n in (FLOOR, STOCK))
+            ratios.append(_ratio(floor, stock, row.better) if _bound(row.key) else "")
+        cells = [format_value(value, row.better) for value in values]
+        lines.append([section, row.label, *cells, *ratios])
 
     return _align(lines)
 
 
-def _ratio(ours: Value, peer: Value, better: Better) -> str:
-    if ours is None or peer is None or better not in ("high", "low"):
-        return ""
+def floor_bounds(
+    figures: Mapping[str, Mapping[str, Value]],
+) -> dict[str, dict[str, Value]]:
+    """Per figure with a target, the floor's ratio to stock and ours to the floor.
+
+    ``floor_vs_stock`` is the best ratio to stock MLflow any server could
+    reach through this client on this machine, to set beside the target;
+    ``calabi_share_of_floor`` is how much of that we reach (1 = all).
+    """
+    bounds: dict[str, dict[str, Value]] = {}
+    for key, (better, target) in FLOOR_TARGETS.items():
+        floor, stock, ours = (figures.get(n, {}).get(key) for n in (FLOOR, STOCK, OURS))
+        if floor is None:
+            continue
+        bounds[key] = {
+            "floor": floor,
+            "stock": stock,
+            "calabi": ours,
+            "floor_vs_stock": _oriented(floor, stock, better),
+            "target_vs_stock": target,
+            "calabi_share_of_floor": _oriented(ours, floor, better),
+        }
+
+    return bounds
+
+
+def _bound(key: str) -> bool:
+    return not any(word in key for word in _SERVER_OWN)
+
+
+def _oriented(ours: Value, other: Value, better: Better) -> Value:
+    """``ours`` over ``other``, inverted where lower is better; None if unknown."""
+    if ours is None or other is None:
+        return None
     if better == "high":
-        return f"{ours / peer:.2f}x" if peer else ""
-    return f"{peer / ours:.2f}x" if ours else ""
+        return ours / other if other else None
+    return other / ours if ours else None
 
 
-def _format(value: Value, better: Better) -> str:
+def _ratio(ours: Value, peer: Value, better: Better) -> str:
+    ratio = _oriented(ours, peer, better) if better in ("high", "low") else None
+    return "" if ratio is None else f"{ratio:.2f}x"
+
+
+def format_value(value: Value, better: Better) -> str:
+    """A figure as the table shows it: 3 significant digits or so, or yes/NO."""
     if value is None:
         return "n/a"
     if better == "yes":

@@ -2,7 +2,9 @@
 
 The servers run one at a time, each alone with the cluster, so none of
 them competes with another for the two cores; the order is ours, then
-FastTrackML, then stock MLflow, the slowest last.
+FastTrackML, then stock MLflow, the slowest, then the client floor. The
+floor (``bench.floor_server``) runs only the scenarios whose figures the
+client bounds: ingest, the run search and the metric history.
 """
 
 import subprocess
@@ -30,7 +32,7 @@ from bench.profile import HotSpots, hot_spots, profiling
 from bench.restore import restore_scenario
 from bench.sampler import Sampler, Tree
 from bench.server_log import barrier_figures
-from bench.servers import FASTTRACK, OURS, STOCK, Server, ServerFailed
+from bench.servers import FASTTRACK, FLOOR, OURS, STOCK, Server, ServerFailed
 from bench.workload import Figures, Sizes, Target
 from tracker.embedded.seaweed import EmbeddedS3
 from tracker.tenancy.names import tenant_database
@@ -78,7 +80,7 @@ def run_all(run: Run, chosen: list[str]) -> dict[str, float]:
             transfer_scenarios.make_artifact(path, run.sizes.artifact_mib),
         )
 
-    order = [name for name in (OURS, FASTTRACK, STOCK) if name in chosen]
+    order = [name for name in (OURS, FASTTRACK, STOCK, FLOOR) if name in chosen]
     for name in order:
         log.info("server_start", server=name)
         try:
@@ -136,6 +138,7 @@ def _bench_server(run: Run, name: str) -> None:
     )
 
     our_log = server.log_path if name == OURS else None
+    floor = name == FLOOR
 
     def step(scenario: str, call: Callable[[], Figures | None]) -> Figures:
         log.info("scenario", server=name, scenario=scenario)
@@ -154,7 +157,8 @@ def _bench_server(run: Run, name: str) -> None:
         return result
 
     try:
-        step("idle", lambda: workload.idle(target))
+        if not floor:
+            step("idle", lambda: workload.idle(target))
         step("warm_up", lambda: workload.warm_up(target, set(run.client_pids[1:])))
         if name == OURS:
             step("barrier", lambda: workload.barrier_idle(target))
@@ -171,7 +175,8 @@ def _bench_server(run: Run, name: str) -> None:
             ),
         )
         _barrier_under_load(figures, many)
-        step("single", lambda: workload.single_calls(target))
+        if not floor:
+            step("single", lambda: workload.single_calls(target))
         search_experiment = target.client.create_experiment("bench-search")
         step(
             "search_setup",
@@ -191,6 +196,8 @@ def _bench_server(run: Run, name: str) -> None:
             ),
         )
         step("history", lambda: transfer_scenarios.history(target))
+        if floor:
+            return
         step("experiments", lambda: search_scenarios.experiments(target))
         if few and searched:
             before = {**few, **searched}
@@ -319,6 +326,8 @@ def _build(run: Run, name: str) -> Server:
         return servers.calabi(run.our_bin, run.cluster.url(), run.scratch)
     if name == STOCK:
         return servers.stock_mlflow(run.peer_bin, postgres.port, run.scratch)
+    if name == FLOOR:
+        return servers.floor(run.our_bin, run.scratch)
     return servers.fasttrackml(run.peer_bin, postgres.port, run.scratch)
 
 

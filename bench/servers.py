@@ -1,4 +1,4 @@
-"""Starting and stopping the three servers under comparison.
+"""Starting and stopping the servers under comparison, and the client floor.
 
 Each server runs in a session of its own, so that its whole process tree
 (stock MLflow's uvicorn workers and job runner included) can be watched and
@@ -21,7 +21,9 @@ from tracker.embedded.seaweed import S3Endpoint
 OURS = "calabi"
 STOCK = "mlflow"
 FASTTRACK = "fasttrackml"
-SERVERS = (OURS, STOCK, FASTTRACK)
+# The in-memory stand-in of ``bench.floor_server``: what the client allows.
+FLOOR = "floor"
+SERVERS = (OURS, STOCK, FASTTRACK, FLOOR)
 
 BENCH_TENANT = "bench"
 STOCK_DATABASE = "mlflow"
@@ -243,6 +245,36 @@ def fasttrackml(peer_bin: Path, postgres_port: int, scratch: Path) -> Server:
         tracking_uri=f"http://127.0.0.1:{port}",
         log_path=scratch / "fasttrackml.log",
         cwd=scratch / "fml-cwd",
+    )
+
+
+def floor(bin_dir: Path, scratch: Path) -> Server:
+    """The client-floor stand-in, in a process of its own like the others.
+
+    Args:
+        bin_dir: The project venv's ``bin`` folder, whose Python runs it.
+        scratch: The run's scratch folder.
+    """
+    port = free_port()
+    # The stand-in is a module of the bench package, which a wheel of the
+    # project lacks; the folder that holds the package goes on its path.
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))
+    command = [
+        str(bin_dir / "python"),
+        "-m",
+        "bench.floor_server",
+        "--port",
+        str(port),
+    ]
+
+    return Server(
+        name=FLOOR,
+        command=command,
+        tracking_uri=f"http://127.0.0.1:{port}",
+        log_path=scratch / "floor.log",
+        cwd=scratch,
+        env={"PYTHONPATH": path},
     )
 
 
