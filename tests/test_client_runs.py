@@ -715,6 +715,24 @@ def test_paging_a_metric_order_lists_numbers_nan_then_missing_once_each(
     assert names == ["two", "one", "nan", "missing"]
 
 
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [("> 0", ["two", "one"]), ("!= 5", ["two", "one", "nan"])],
+)
+def test_a_filter_on_the_ordering_metric_keeps_only_the_runs_it_holds_for(
+    client: MlflowClient, experiment_id: str, condition: str, expected: list[str]
+) -> None:
+    for name, value in (("one", 1.0), ("nan", math.nan), ("two", 2.0)):
+        client.log_metric(new_run_id(client, experiment_id, run_name=name), "m", value)
+    new_run_id(client, experiment_id, run_name="missing")
+
+    runs = client.search_runs(
+        [experiment_id], f"metrics.m {condition}", order_by=["metrics.m DESC"]
+    )
+
+    assert names_of(runs) == expected
+
+
 def test_equal_metric_values_put_the_latest_start_first(
     client: MlflowClient, experiment_id: str
 ) -> None:

@@ -333,8 +333,12 @@ def _placeholders(statement: str) -> set[int]:
     return {int(n) for n in re.findall(r"\$(\d+)", statement)}
 
 
-def _blank(comparison: Comparison) -> Comparison:
-    """The same comparison with every free key and value replaced."""
+def _blank(comparison: Comparison, names: dict[str, str]) -> Comparison:
+    """The same comparison with every free key and value replaced.
+
+    Keys are renamed through ``names``, so keys that were equal stay equal:
+    whether a filter compares the order's first metric shapes the search.
+    """
     value = comparison.value
     blank: Value
     if isinstance(value, tuple):
@@ -346,8 +350,12 @@ def _blank(comparison: Comparison) -> Comparison:
     else:
         blank = None
     free_key = comparison.entity in ("metric", "param", "tag")
-    key = "k" if free_key else comparison.key
+    key = _renamed(comparison.key, names) if free_key else comparison.key
     return Comparison(comparison.entity, key, comparison.op, blank)
+
+
+def _renamed(key: str, names: dict[str, str]) -> str:
+    return names.setdefault(key, f"k{len(names)}")
 
 
 @fuzz
@@ -365,12 +373,15 @@ def test_run_sql_binds_every_key_and_value(
 ) -> None:
     _, comparisons = case
     _, order = order_case
-    blank_order = [OrderKey(k.entity, "k", k.ascending) for k in order]
+    names: dict[str, str] = {}
+    blank_order = [
+        OrderKey(k.entity, _renamed(k.key, names), k.ascending) for k in order
+    ]
     searched, other = experiments
 
     segments = compile_run_search(searched, view_type, comparisons, order)
     blank_segments = compile_run_search(
-        other, "ALL", [_blank(c) for c in comparisons], blank_order
+        other, "ALL", [_blank(c, names) for c in comparisons], blank_order
     )
 
     assert [(s.select, s.count) for s in segments] == [
@@ -392,7 +403,7 @@ def test_experiment_sql_binds_every_key_and_value(
 
     statement, values = compile_experiment_search(view_type, comparisons, [], 3, 4)
     blank_statement, _ = compile_experiment_search(
-        "ALL", [_blank(c) for c in comparisons], [], 0, 0
+        "ALL", [_blank(c, {}) for c in comparisons], [], 0, 0
     )
 
     assert statement == blank_statement

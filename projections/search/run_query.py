@@ -75,13 +75,14 @@ def compile_run_search(
 ) -> list[Segment]:
     """Compile a run search into statements whose answers, in turn, are its order.
 
-    A search ordered first by a metric has three segments: the runs whose
-    value is a number, those whose value is NaN, then those without the key.
-    As one statement that order is a CASE over an outer join, which
-    PostgreSQL can only sort, reading every run; the first segment instead
-    walks ``latest_metrics_ranked`` in order and stops at the page's end,
-    and a later one is read only when a page reaches it.  Any other search
-    is one segment.
+    A search ordered first by a metric has two segments: the runs whose
+    value is a number, then the rest (NaN first, then no value at all).  As
+    one statement that order is a CASE over an outer join, which PostgreSQL
+    can only sort, reading every run; the first segment instead walks
+    ``latest_metrics_ranked`` in order and stops at the page's end, and the
+    second is read only when a page reaches it.  A filter that compares the
+    metric (with anything but ``!=``) leaves the second segment empty, so it
+    is left out.  Any other search is one segment.
 
     Args:
         experiment_ids: The experiments to search in.
@@ -103,11 +104,14 @@ def compile_run_search(
     )
     if order and order[0].entity == "metric":
         lead, rest = order[0], order[1:]
-        return [
-            _segment(scope, rest, _Lead(lead, "number")),
-            _segment(scope, rest, _Lead(lead, "nan")),
-            _segment(scope, rest, _Lead(lead, "missing")),
-        ]
+        segments = [_segment(scope, rest, _Lead(lead, "number"))]
+        # Every metric comparison needs the key, and only != holds for NaN.
+        if not any(
+            c.entity == "metric" and c.key == lead.key and c.op != "!="
+            for c in filters
+        ):
+            segments.append(_segment(scope, rest, _Lead(lead, "rest")))
+        return segments
 
     return [_segment(scope, order, None)]
 
@@ -122,7 +126,7 @@ class _Lead(NamedTuple):
     """The leading metric key of the order, and which of its segments."""
 
     key: OrderKey
-    part: Literal["number", "nan", "missing"]
+    part: Literal["number", "rest"]
 
 
 def _segment(scope: _Scope, order: Sequence[OrderKey], lead: _Lead | None) -> Segment:
@@ -159,13 +163,18 @@ def _lead_terms(
     lead: _Lead, scope: _Scope, bind: sql.Binds
 ) -> tuple[list[str], list[str], list[str]]:
     """A segment's sources, its conditions and its leading order term."""
-    if lead.part == "missing":
-        in_experiments = _in_experiments("r.experiment_id", scope, bind)
-        absent = (
-            "NOT EXISTS (SELECT 1 FROM rm.latest_metrics AS o0"
-            f" WHERE o0.run_id = r.run_id AND o0.key = {bind(lead.key.key)})"
-        )
-        return ["FROM rm.runs AS r"], [in_experiments, absent], []
+    if lead.part == "rest":
+        sources = [
+            "FROM rm.runs AS r",
+            "LEFT JOIN rm.latest_metrics AS o0"
+            f" ON o0.run_id = r.run_id AND o0.key = {bind(lead.key.key)}",
+        ]
+        conditions = [
+            _in_experiments("r.experiment_id", scope, bind),
+            "(o0.run_id IS NULL OR o0.value = 'NaN')",
+        ]
+        # NaN first, then the runs without the metric.
+        return sources, conditions, ["o0.run_id IS NULL"]
 
     # The metric's row carries its run's experiment, so the experiment and
     # the key lead the index walk, and each run is looked up as it is reached.
@@ -179,12 +188,10 @@ def _lead_terms(
         _in_experiments("o0.experiment_id", scope, bind),
         _in_experiments("r.experiment_id", scope, bind),
         f"o0.key = {bind(lead.key.key)}",
+        "o0.value <> 'NaN'",
     ]
-    if lead.part == "nan":
-        return sources, [*conditions, "o0.value = 'NaN'"], []
-
     direction = "ASC" if lead.key.ascending else "DESC"
-    return sources, [*conditions, "o0.value <> 'NaN'"], [f"o0.value {direction}"]
+    return sources, conditions, [f"o0.value {direction}"]
 
 
 def _in_experiments(column: str, scope: _Scope, bind: sql.Binds) -> str:
