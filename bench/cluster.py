@@ -48,6 +48,23 @@ class Cluster:
     def version(self) -> str:
         return asyncio.run(self._fetch_version())
 
+    def settle(self, database: str) -> None:
+        """Vacuum and analyze ``database``, then checkpoint the cluster.
+
+        Run before a server's timed reads, so that none of them shares its
+        window with autovacuum catching up on the writes before it, and each
+        server's planner has the statistics a settled database would have.
+        """
+        asyncio.run(self._settle(database))
+
+    async def _settle(self, database: str) -> None:
+        connection = await asyncpg.connect(self.url(database))
+        try:
+            await connection.execute("VACUUM (ANALYZE)")
+            await connection.execute("CHECKPOINT")
+        finally:
+            await connection.close()
+
     async def _create_database(self, name: str) -> None:
         connection = await asyncpg.connect(self.url())
         try:

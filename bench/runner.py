@@ -333,6 +333,13 @@ def _build(run: Run, name: str) -> Server:
     return servers.fasttrackml(run.peer_bin, postgres.port, run.scratch)
 
 
+_DATABASES = {
+    OURS: tenant_database(servers.BENCH_TENANT),
+    STOCK: servers.STOCK_DATABASE,
+    FASTTRACK: servers.FASTTRACK_DATABASE,
+}
+
+
 def _target(
     run: Run,
     server: Server,
@@ -349,6 +356,9 @@ def _target(
         errors=errors if errors is not None else {},
     )
     run.sampler.watch(*_trees(run, server))
+    database = _DATABASES.get(server.name)
+    if database is not None:
+        target.settle = lambda: run.cluster.settle(database)
     if run.profile and server.name == OURS:
         py_spy = run.peer_bin / "py-spy"
         for window in ("ingest_many", "search"):

@@ -58,6 +58,13 @@ class Sizes:
     restore_events: int = 1_000_000
 
 
+# The windows whose figures are read latencies; the database is settled
+# before each, so that no server's reads share a window with its autovacuum.
+READ_WINDOWS = frozenset(
+    {"search", "growth_search", "history_fetch", "history_bulk", "experiments"}
+)
+
+
 @dataclass
 class Target:
     """One server under test, and where its measurements go."""
@@ -71,6 +78,9 @@ class Target:
     errors: dict[str, list[str]] = field(default_factory=dict)
     # Wrapped around a window by name, e.g. to profile it.
     around: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    # Called before each window of timed reads (READ_WINDOWS): settles the
+    # server's database (``Cluster.settle``); None for a server without one.
+    settle: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.client = MlflowClient(self.tracking_uri)
@@ -78,6 +88,8 @@ class Target:
     @contextmanager
     def window(self, name: str) -> Iterator[Usage]:
         """Sample the server's tree while the body runs, as window ``name``."""
+        if name in READ_WINDOWS and self.settle is not None:
+            self.settle()
         wrapper = self.around.get(name)
         with self.sampler.window() as usage:
             if wrapper is None:
