@@ -676,13 +676,21 @@ def test_search_runs_without_order_puts_the_latest_start_first(
     assert names_of(runs) == ["last", "middle", "first"]
 
 
+def runs_with_metric_m(
+    client: MlflowClient, experiment_id: str, one: str, two: str
+) -> None:
+    """Runs named ``one`` and ``two`` with m = 1 and 2, one with m = NaN named
+    ``nan``, and one without m named ``missing``."""
+    for name, value in ((one, 1.0), ("nan", math.nan), (two, 2.0)):
+        client.log_metric(new_run_id(client, experiment_id, run_name=name), "m", value)
+    new_run_id(client, experiment_id, run_name="missing")
+
+
 @pytest.mark.parametrize("direction", ["ASC", "DESC"])
 def test_search_runs_order_puts_nan_then_missing_metrics_last(
     client: MlflowClient, experiment_id: str, direction: str
 ) -> None:
-    for name, value in (("low", 1.0), ("nan", math.nan), ("high", 2.0)):
-        client.log_metric(new_run_id(client, experiment_id, run_name=name), "m", value)
-    new_run_id(client, experiment_id, run_name="missing")
+    runs_with_metric_m(client, experiment_id, "low", "high")
 
     runs = client.search_runs([experiment_id], order_by=[f"metrics.m {direction}"])
 
@@ -694,9 +702,7 @@ def test_search_runs_order_puts_nan_then_missing_metrics_last(
 def test_paging_a_metric_order_lists_numbers_nan_then_missing_once_each(
     client: MlflowClient, experiment_id: str, page_size: int
 ) -> None:
-    for name, value in (("two", 2.0), ("nan", math.nan), ("one", 1.0)):
-        client.log_metric(new_run_id(client, experiment_id, run_name=name), "m", value)
-    new_run_id(client, experiment_id, run_name="missing")
+    runs_with_metric_m(client, experiment_id, "one", "two")
 
     names: list[str] = []
     token = None
@@ -722,9 +728,7 @@ def test_paging_a_metric_order_lists_numbers_nan_then_missing_once_each(
 def test_a_filter_on_the_ordering_metric_keeps_only_the_runs_it_holds_for(
     client: MlflowClient, experiment_id: str, condition: str, expected: list[str]
 ) -> None:
-    for name, value in (("one", 1.0), ("nan", math.nan), ("two", 2.0)):
-        client.log_metric(new_run_id(client, experiment_id, run_name=name), "m", value)
-    new_run_id(client, experiment_id, run_name="missing")
+    runs_with_metric_m(client, experiment_id, "one", "two")
 
     runs = client.search_runs(
         [experiment_id], f"metrics.m {condition}", order_by=["metrics.m DESC"]
