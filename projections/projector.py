@@ -37,6 +37,36 @@ Fold = Callable[[Connection, Sequence[Event]], Awaitable[None]]
 FOLLOW_POLL = 0.005
 
 
+# One round trip begins a batch: it takes the checkpoint, puts the read
+# models' schema on the search path, tells whether any restore happened,
+# reads the events after the checkpoint, and lets the commit return before
+# its WAL reaches the disk.  That last is safe here, and only here: the
+# checkpoint moves in the same transaction, so a crash that loses the batch
+# loses its checkpoint too, and the batch is folded again from the durable
+# log.  No row at all means another process holds the checkpoint; one row
+# with no event means the log has nothing new.
+_LOCK_AND_READ = """
+WITH checkpoint AS (
+    SELECT position,
+           EXISTS (SELECT 1 FROM es.restore_markers) AS restored,
+           set_config('search_path', $2, true),
+           set_config('synchronous_commit', 'off', true)
+    FROM es.checkpoints WHERE projector = $1
+    FOR UPDATE SKIP LOCKED
+)
+SELECT c.position, c.restored, e.*
+FROM checkpoint c LEFT JOIN LATERAL (
+    SELECT position, event_type, schema_version,
+           CASE WHEN $4::text[] IS NULL OR event_type = ANY($4::text[])
+           THEN data END
+    FROM es.events
+    WHERE position > c.position
+    ORDER BY position LIMIT $3
+) e ON true
+ORDER BY e.position
+"""
+
+
 class LogHole(Exception):
     """The log skips a position; projecting past it would lose an event."""
 
@@ -165,24 +195,15 @@ class Projector:
         raised: the read models stay as current as the log allows.
         """
         async with self._pool.acquire() as connection, connection.transaction():
-            # One round trip takes the checkpoint, puts the read models' schema
-            # on the search path, tells whether any restore happened, and lets
-            # the commit return before its WAL reaches the disk.  That is safe
-            # here, and only here: the checkpoint moves in the same
-            # transaction, so a crash that loses the batch loses its checkpoint
-            # too, and the batch is folded again from the durable log.
-            locked = await connection.fetchrow(
-                "SELECT position,"
-                " EXISTS (SELECT 1 FROM es.restore_markers) AS restored,"
-                " set_config('search_path', $2, true),"
-                " set_config('synchronous_commit', 'off', true)"
-                " FROM es.checkpoints WHERE projector = $1 FOR UPDATE SKIP LOCKED",
+            locked = await connection.fetch(
+                _LOCK_AND_READ,
                 self.name,
                 search_path(self.schema),
+                self._batch_size,
+                self.event_types,
             )
-            checkpoint = None if locked is None else locked["position"]
-            self._following = locked is None
-            if locked is None or checkpoint is None:
+            self._following = not locked
+            if not locked:
                 # Another process is projecting; follow its progress.
                 await self._advance(
                     await connection.fetchval(
@@ -192,13 +213,12 @@ class Projector:
                 )
                 return 0
 
-            rows = await fetch_events(
-                connection, checkpoint, self._batch_size, self.event_types
-            )
+            checkpoint, restored = locked[0][0], locked[0][1]
+            rows = [row[2:] for row in locked if row[2] is not None]
             contiguous = _contiguous_prefix(checkpoint, [row[0] for row in rows])
             applied = rows[:contiguous]
             if applied:
-                effective = await _effective_filter(connection, locked["restored"])
+                effective = await _effective_filter(connection, restored)
                 events = [
                     codec.decode(row[1], row[2], row[3])
                     for row in applied

@@ -826,6 +826,36 @@ def test_an_exact_duplicate_metric_point_is_kept_once(
     assert len(client.get_metric_history(run_id, "m")) == 1
 
 
+def test_a_retried_batch_adds_only_its_new_points(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+    first = [Metric("m", 1.0, 5, 1), Metric("m", 2.0, 6, 2)]
+
+    client.log_batch(run_id, metrics=first)
+    client.log_batch(run_id, metrics=[*first, Metric("m", 3.0, 7, 3)])
+
+    history = client.get_metric_history(run_id, "m")
+    assert [(point.step, point.value) for point in history] == [
+        (1, 1.0),
+        (2, 2.0),
+        (3, 3.0),
+    ]
+    assert client.get_run(run_id).data.metrics == {"m": 3.0}
+
+
+def test_a_point_repeated_within_one_batch_is_kept_once(
+    client: MlflowClient, experiment_id: str
+) -> None:
+    run_id = new_run_id(client, experiment_id)
+    point = Metric("m", 1.0, 5, 1)
+
+    client.log_batch(run_id, metrics=[point, point, Metric("n", 4.0, 5, 1)])
+
+    assert len(client.get_metric_history(run_id, "m")) == 1
+    assert client.get_run(run_id).data.metrics == {"m": 1.0, "n": 4.0}
+
+
 def test_an_over_long_param_value_is_truncated(
     client: MlflowClient, experiment_id: str
 ) -> None:

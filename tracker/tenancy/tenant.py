@@ -51,6 +51,17 @@ SWEEP_INTERVAL_SECONDS = 3600
 _SERVING_SETTINGS = {"plan_cache_mode": "force_custom_plan", "random_page_cost": "1.1"}
 
 
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """Hand a released connection back to its pool as it is.
+
+    asyncpg's default reset costs a round trip per release, to undo session
+    state these pools never hold: every setting they make is local to its
+    transaction (``set_config(..., true)``), and they take no session
+    advisory lock, open no cursor outside a transaction and listen to
+    nothing.  An open transaction is still rolled back, by asyncpg itself.
+    """
+
+
 class Tenant:
     """One tenant's database, open for reads and writes."""
 
@@ -214,6 +225,7 @@ class TenantRouter:
             min_size=1,
             max_size=self._settings.pool_max_size,
             server_settings=_SERVING_SETTINGS,
+            reset=keep_session,
         )
         # A tenant created by an older release gets the newer migrations now.
         async with pool.acquire() as connection:
@@ -229,6 +241,7 @@ class TenantRouter:
             database=tenant_database(name),
             min_size=1,
             max_size=2,
+            reset=keep_session,
         )
         tenant = Tenant(
             name,
