@@ -384,14 +384,18 @@ def test_run_sql_binds_every_key_and_value(
         other, "ALL", [_blank(c, names) for c in comparisons], blank_order
     )
 
-    assert [(s.select, s.count) for s in segments] == [
-        (s.select, s.count) for s in blank_segments
+    assert [(s.select, s.count, s.resume) for s in segments] == [
+        (s.select, s.count, s.resume) for s in blank_segments
     ]
     for segment in segments:
         bound = set(range(1, len(segment.values) + 1))
         assert _placeholders(segment.count) == bound
         # The select's two last placeholders take the OFFSET and the LIMIT.
         assert _placeholders(segment.select) == bound | {len(bound) + 1, len(bound) + 2}
+        # The resume's four take the last run's order key and the LIMIT.
+        if segment.resume is not None:
+            extra = set(range(len(bound) + 1, len(bound) + 5))
+            assert _placeholders(segment.resume) == bound | extra
 
 
 @fuzz

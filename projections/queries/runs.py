@@ -3,8 +3,6 @@
 import asyncpg
 import msgspec
 
-from projections.search import sql
-from projections.search.run_query import Segment
 from projections.views import (
     Dataset,
     DatasetInput,
@@ -52,47 +50,6 @@ CROSS JOIN LATERAL (
 ) m
 WHERE r.run_id = ANY($1::text[])
 """
-
-
-async def matching_run_ids(
-    connection: Connection, segments: list[Segment], offset: int, limit: int
-) -> list[str]:
-    """The ids of a run search's matches ``offset`` to ``offset + limit``.
-
-    Each segment continues the order where the one before it ends, so a page
-    reads a segment only once the earlier ones are used up.  The segments of
-    one page are read from one snapshot: a run the projector moves from one
-    segment to another meanwhile is neither missed nor listed twice.
-
-    Raises:
-        InvalidParameter: ``offset`` or ``limit`` is not a bigint >= 0.
-    """
-    skip, wanted = sql.count(offset, "offset"), sql.count(limit, "limit")
-    if len(segments) == 1:
-        return await _segment_ids(connection, segments, skip, wanted)
-
-    async with connection.transaction(isolation="repeatable_read", readonly=True):
-        return await _segment_ids(connection, segments, skip, wanted)
-
-
-async def _segment_ids(
-    connection: Connection, segments: list[Segment], skip: int, wanted: int
-) -> list[str]:
-    ids: list[str] = []
-    for segment in segments:
-        if len(ids) == wanted:
-            break
-        rows = await connection.fetch(
-            segment.select, *segment.values, skip, wanted - len(ids)
-        )
-        ids += [row[0] for row in rows]
-        # The segment ended within this page, or before it began.
-        if rows:
-            skip = 0
-        elif skip:
-            skip -= min(skip, await connection.fetchval(segment.count, *segment.values))
-
-    return ids
 
 
 async def runs_by_id(connection: Connection, run_ids: list[str]) -> list[Run]:

@@ -60,11 +60,27 @@ class Segment(msgspec.Struct, frozen=True):
     ``select`` lists the stretch's run ids in order; its two placeholders
     after ``values`` take the OFFSET and the LIMIT.  ``count`` counts the
     stretch's runs with ``values`` alone.
+
+    ``resume``, when there is one, lists the runs after a given run instead
+    of after an offset, so that a deep page is read as fast as the first.
+    Its four placeholders after ``values`` take that run's order key (the
+    metric's value, its start_time and its id) and the LIMIT.  Both it and
+    ``select`` then answer each run's order key beside its id.
     """
 
     select: str
     count: str
     values: list[object]
+    resume: str | None = None
+
+
+class RunKey(NamedTuple):
+    """A run's place in the order of a segment that has a ``resume``."""
+
+    segment: int
+    value: float
+    start_time: int | None
+    run_id: str
 
 
 def compile_run_search(
@@ -144,19 +160,65 @@ def _segment(scope: _Scope, order: Sequence[OrderKey], lead: _Lead | None) -> Se
         *(_condition(comparison, bind) for comparison in scope.filters),
     ]
     body = [*sources, *joins, "WHERE " + "\n  AND ".join(conditions)]
+    order_by = "ORDER BY " + ",\n  ".join([*leading, *ordering])
     after = len(bind.values)
+    count = "\n".join(["SELECT count(*)", *body])
 
+    if lead is None or lead.part != "number" or order:
+        select = "\n".join(
+            [
+                "SELECT r.run_id",
+                *body,
+                order_by,
+                f"OFFSET ${after + 1}::bigint",
+                f"LIMIT ${after + 2}::bigint",
+            ]
+        )
+        return Segment(select, count, bind.values)
+
+    keyed = "SELECT r.run_id, o0.value, r.start_time"
     select = "\n".join(
         [
-            "SELECT r.run_id",
+            keyed,
             *body,
-            "ORDER BY " + ",\n  ".join([*leading, *ordering]),
+            order_by,
             f"OFFSET ${after + 1}::bigint",
             f"LIMIT ${after + 2}::bigint",
         ]
     )
-    count = "\n".join(["SELECT count(*)", *body])
-    return Segment(select, count, bind.values)
+    resume = "\n".join(
+        [
+            keyed,
+            *body,
+            "  AND " + _after_run(lead.key.ascending, after),
+            order_by,
+            f"LIMIT ${after + 4}::bigint",
+        ]
+    )
+    return Segment(select, count, bind.values, resume)
+
+
+def _after_run(ascending: bool, after: int) -> str:
+    """Whether a run comes after the given one in a number segment's order.
+
+    The order is the metric's value, then start_time descending with a
+    missing start last, then the run id.  The plain bound on the value is
+    what lets PostgreSQL start its walk of the index at the given run.
+    """
+    value, start, run_id = (f"${after + n}" for n in (1, 2, 3))
+    start = f"{start}::bigint"
+    beyond, bound = (">", ">=") if ascending else ("<", "<=")
+    later_start = (
+        f"r.start_time < {start}"
+        f" OR (r.start_time IS NULL AND {start} IS NOT NULL)"
+        f" OR (r.start_time IS NOT DISTINCT FROM {start}"
+        f" AND r.run_id > {run_id}::text)"
+    )
+    return (
+        f"o0.value {bound} {value}::float8"
+        f" AND (o0.value {beyond} {value}::float8"
+        f" OR (o0.value = {value}::float8 AND ({later_start})))"
+    )
 
 
 def _lead_terms(

@@ -1,6 +1,6 @@
 """Field conventions shared by MLflow's request messages."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import msgspec
 from aiohttp import web
@@ -76,18 +76,24 @@ def page_size(value: int | None, default: int, limit: int) -> int:
 
 
 def search_page(
-    field: str, items: Sequence[object], matched: int, offset: int, max_results: int
+    field: str,
+    items: Sequence[object],
+    matched: int,
+    offset: int,
+    max_results: int,
+    token: Callable[[int], str] = encode_offset,
 ) -> web.Response:
     """Answer one page of a search.
 
     The query asks for one row more than the page holds, so ``matched`` over
     ``max_results`` means a next page exists; MLflow's answer then carries a
     token, and on the last page none (a token there makes clients loop).
+    ``token`` makes the token of the page after a given number of results.
     """
     answer: dict[str, object] = {}
     if items:
         answer[field] = list(items)
     if matched > max_results:
-        answer["next_page_token"] = encode_offset(offset + max_results)
+        answer["next_page_token"] = token(offset + max_results)
 
     return respond(answer)

@@ -2,10 +2,11 @@
 
 from aiohttp import web
 
-from projections.queries.runs import matching_run_ids, run_by_id, runs_by_id
+from projections.queries.run_matches import matching_runs
+from projections.queries.runs import run_by_id, runs_by_id
 from projections.search.filters import parse_run_filter, parse_run_order_by
-from projections.search.page_tokens import decode_offset
 from projections.search.run_query import compile_run_search
+from projections.search.run_tokens import decode_run_token, encode_run_token
 from tracker.api import messages as m
 from tracker.api.fields import (
     RUN_STATUSES,
@@ -201,19 +202,29 @@ async def search_runs(request: web.Request) -> web.Response:
     experiment_ids = [parse_experiment_id(raw) for raw in message.experiment_ids]
     filters = parse_run_filter(message.filter)
     order = parse_run_order_by(message.order_by)
-    offset = decode_offset(message.page_token)
     segments = compile_run_search(
         experiment_ids,
         view_type(message.run_view_type, "run_view_type"),
         filters,
         order,
     )
+    offset, after = decode_run_token(message.page_token, segments)
 
     async with reading(request) as connection:
-        ids = await matching_run_ids(connection, segments, offset, max_results + 1)
-        runs = await runs_by_id(connection, ids[:max_results])
+        matches = await matching_runs(
+            connection, segments, offset, max_results + 1, after
+        )
+        runs = await runs_by_id(connection, [m.run_id for m in matches[:max_results]])
 
-    return search_page("runs", runs, len(ids), offset, max_results)
+    last = matches[max_results - 1].key if len(matches) > max_results else None
+    return search_page(
+        "runs",
+        runs,
+        len(matches),
+        offset,
+        max_results,
+        lambda next_offset: encode_run_token(next_offset, last, segments),
+    )
 
 
 def _metric(metric: m.MetricIn | m.LogMetric, path: str) -> Metric:
