@@ -4,6 +4,7 @@ import asyncio
 import json
 
 import asyncpg
+import msgspec
 import pytest
 import requests
 
@@ -13,7 +14,7 @@ from tracker.commands.runs import create_run, log_batch
 from tracker.errors import ConcurrencyConflict
 from tracker.eventlog.append import EventWriter
 from tracker.eventlog.codec import codec
-from tracker.eventlog.events import ExperimentTagSet, Metric
+from tracker.eventlog.events import ExperimentTagSet, Metric, MetricsLogged
 
 
 class Boom(Exception):
@@ -158,3 +159,32 @@ async def _meta_of_request(cluster_url: str, request_id: str) -> dict[str, str]:
     result: dict[str, str] = json.loads(meta)
 
     return result
+
+
+def big_batch() -> MetricsLogged:
+    metrics = tuple(Metric(f"m{i % 10}", i / 7, 1_000 + i, i) for i in range(1000))
+    return MetricsLogged(run_id="r" * 32, metrics=metrics)
+
+
+def test_a_large_payload_is_stored_compressed_and_reads_back() -> None:
+    event = big_batch()
+
+    event_type, version, data = codec.encode(event)
+
+    assert len(data) < len(msgspec.msgpack.encode(event)) / 2
+    assert codec.decode(event_type, version, data) == event
+
+
+def test_a_payload_stored_before_compression_still_reads_back() -> None:
+    event = big_batch()
+    plain = msgspec.msgpack.encode(event)
+
+    assert codec.decode("MetricsLogged", event.schema_version, plain) == event
+
+
+def test_a_small_payload_is_stored_as_plain_msgpack() -> None:
+    event = ExperimentTagSet(experiment_id=1, key="k", value="v")
+
+    _, _, data = codec.encode(event)
+
+    assert data == msgspec.msgpack.encode(event)
