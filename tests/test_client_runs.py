@@ -723,7 +723,13 @@ def test_paging_a_metric_order_lists_numbers_nan_then_missing_once_each(
 
 @pytest.mark.parametrize(
     ("condition", "expected"),
-    [("> 0", ["two", "one"]), ("!= 5", ["two", "one", "nan"])],
+    [
+        ("> 0", ["two", "one"]),
+        ("!= 5", ["two", "one", "nan"]),
+        ("<= 1", ["one"]),
+        ("= 2", ["two"]),
+        ("< 0", []),
+    ],
 )
 def test_a_filter_on_the_ordering_metric_keeps_only_the_runs_it_holds_for(
     client: MlflowClient, experiment_id: str, condition: str, expected: list[str]

@@ -156,3 +156,26 @@ def test_a_run_ranked_ahead_meanwhile_does_not_shift_the_next_page(
 
     assert [run.info.run_name for run in first] == ["f", "e"]
     assert "e" not in [run.info.run_name for run in second]
+
+
+@pytest.mark.parametrize("page_size", [1, 2])
+def test_pages_of_a_search_filtered_on_the_ordering_metric_stop_at_its_end(
+    client: MlflowClient, experiment_id: str, page_size: int
+) -> None:
+    names: list[str] = []
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment_id],
+            "metrics.m >= 2 and metrics.m < 100",
+            order_by=["metrics.m DESC"],
+            max_results=page_size,
+            page_token=token,
+        )
+        names += [run.info.run_name for run in page]
+        token = page.token
+        if not token:
+            break
+
+    assert names[0] == "e"
+    assert sorted(names[1:]) == ["a", "b", "c", "g"]

@@ -9,13 +9,11 @@ server's do, still works.
 """
 
 import base64
-import binascii
 from typing import Annotated
 
 import msgspec
 
-from projections.search.page_tokens import decode_offset
-from tracker.errors import InvalidParameter
+from projections.search.page_tokens import decode_offset, read_token
 
 _INT64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
@@ -51,11 +49,12 @@ def decode_history_token(token: str | None) -> tuple[int, Point | None]:
     if not token:
         return offset, None
 
-    try:
-        after = _decode_token(base64.b64decode(token)).after
-        if after is None:
-            return offset, None
-        timestamp, step, value = after
-        return offset, (timestamp, step, float.fromhex(value))
-    except (binascii.Error, msgspec.ValidationError, ValueError):
-        raise InvalidParameter(f"Invalid page token '{token}'") from None
+    return offset, read_token(token, _last_point)
+
+
+def _last_point(decoded: bytes) -> Point | None:
+    after = _decode_token(decoded).after
+    if after is None:
+        return None
+    timestamp, step, value = after
+    return timestamp, step, float.fromhex(value)

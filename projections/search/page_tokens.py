@@ -6,11 +6,16 @@ offset; the exact bytes match the stock server's only to ease comparisons.
 """
 
 import base64
+import binascii
 import json
+from collections.abc import Callable
+from typing import TypeVar
 
 import msgspec
 
 from tracker.errors import InvalidParameter
+
+T = TypeVar("T")
 
 # OFFSET takes a bigint in PostgreSQL.
 _MAX_OFFSET = 2**63 - 1
@@ -68,3 +73,20 @@ def decode_offset(token: str | None) -> int:
     if not 0 <= offset <= _MAX_OFFSET:
         raise InvalidParameter(f"Invalid page token '{token}', offset={offset}")
     return offset
+
+
+def read_token(token: str, read: Callable[[bytes], T]) -> T:
+    """What ``read`` makes of a token's decoded JSON, beyond its offset.
+
+    Tokens that carry more than an offset (a history's last point, a run
+    search's last run) are read here, so that any way one is malformed is
+    the same INVALID_PARAMETER_VALUE.
+
+    Raises:
+        InvalidParameter: The token is not base64, or ``read`` refuses it
+            (with a msgspec validation error or a ValueError).
+    """
+    try:
+        return read(base64.b64decode(token))
+    except (binascii.Error, msgspec.ValidationError, ValueError):
+        raise InvalidParameter(f"Invalid page token '{token}'") from None

@@ -157,38 +157,33 @@ def _segment(scope: _Scope, order: Sequence[OrderKey], lead: _Lead | None) -> Se
     joins, ordering = _order_by(order, bind)
     conditions += [
         f"r.lifecycle_stage = ANY({bind(scope.stages, 'text[]')})",
-        *(_condition(comparison, bind) for comparison in scope.filters),
+        *(_condition(comparison, bind, lead) for comparison in scope.filters),
     ]
     body = [*sources, *joins, "WHERE " + "\n  AND ".join(conditions)]
     order_by = "ORDER BY " + ",\n  ".join([*leading, *ordering])
     after = len(bind.values)
     count = "\n".join(["SELECT count(*)", *body])
 
-    if lead is None or lead.part != "number" or order:
-        select = "\n".join(
-            [
-                "SELECT r.run_id",
-                *body,
-                order_by,
-                f"OFFSET ${after + 1}::bigint",
-                f"LIMIT ${after + 2}::bigint",
-            ]
-        )
-        return Segment(select, count, bind.values)
-
-    keyed = "SELECT r.run_id, o0.value, r.start_time"
+    # Only a number segment with no further order key can resume after a
+    # run: its order is the value, start_time and run_id, all at hand.
+    resumable = lead is not None and lead.part == "number" and not order
+    keys = ["r.run_id", "o0.value", "r.start_time"] if resumable else ["r.run_id"]
+    columns = "SELECT " + ", ".join(keys)
     select = "\n".join(
         [
-            keyed,
+            columns,
             *body,
             order_by,
             f"OFFSET ${after + 1}::bigint",
             f"LIMIT ${after + 2}::bigint",
         ]
     )
+    if lead is None or not resumable:
+        return Segment(select, count, bind.values)
+
     resume = "\n".join(
         [
-            keyed,
+            columns,
             *body,
             "  AND " + _after_run(lead.key.ascending, after),
             order_by,
@@ -266,8 +261,23 @@ def _in_experiments(column: str, scope: _Scope, bind: sql.Binds) -> str:
     return f"{column} = ANY({bind(ids, 'bigint[]')})"
 
 
-def _condition(comparison: Comparison, bind: sql.Binds) -> str:
+def _condition(
+    comparison: Comparison, bind: sql.Binds, lead: _Lead | None = None
+) -> str:
     entity, key, op = comparison.entity, comparison.key, comparison.op
+    if (
+        lead is not None
+        and lead.part == "number"
+        and entity == "metric"
+        and key == lead.key.key
+        and op in sql.NUMERIC_TESTS
+    ):
+        # The segment already holds the run's value of this metric, and it is
+        # a number: compared there, the value bounds the index walk, so a
+        # page past the last match stops where the matches end.
+        operator = sql.numeric_operator(comparison)
+        return f"o0.value {operator} {sql.number(comparison, bind)}"
+
     if entity == "attribute" and key in _NUMERIC_COLUMNS:
         operator = sql.numeric_operator(comparison)
         return f"{_NUMERIC_COLUMNS[key]} {operator} {sql.number(comparison, bind)}"

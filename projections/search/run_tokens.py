@@ -10,15 +10,13 @@ from the stock server) pages by its offset alone, as stock does.
 """
 
 import base64
-import binascii
 import hashlib
 from typing import Annotated
 
 import msgspec
 
-from projections.search.page_tokens import decode_offset
+from projections.search.page_tokens import decode_offset, read_token
 from projections.search.run_query import RunKey, Segment
-from tracker.errors import InvalidParameter
 
 _INT64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
@@ -64,13 +62,14 @@ def decode_run_token(
     if not token:
         return offset, None
 
-    try:
-        decoded = _decode_token(base64.b64decode(token))
-        if decoded.after is None or decoded.search != search_digest(segments):
-            return offset, None
-        segment, value, start_time, run_id = decoded.after
-        if not 0 <= segment < len(segments):
-            raise ValueError(segment)
-        return offset, RunKey(segment, float.fromhex(value), start_time, run_id)
-    except (binascii.Error, msgspec.ValidationError, ValueError):
-        raise InvalidParameter(f"Invalid page token '{token}'") from None
+    return offset, read_token(token, lambda data: _last_run(data, segments))
+
+
+def _last_run(decoded: bytes, segments: list[Segment]) -> RunKey | None:
+    token = _decode_token(decoded)
+    if token.after is None or token.search != search_digest(segments):
+        return None
+    segment, value, start_time, run_id = token.after
+    if not 0 <= segment < len(segments):
+        raise ValueError(f"no segment {segment}")
+    return RunKey(segment, float.fromhex(value), start_time, run_id)
