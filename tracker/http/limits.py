@@ -8,6 +8,10 @@ INVALID_PARAMETER_VALUE, before the recursive key rewriting, the struct
 conversion or a command spends time or memory on it.  Per-field rules (key
 lengths, batch sizes, page sizes) stay with the commands and handlers that
 own them.
+
+A body that cannot break these limits skips the walk and is decoded straight
+into its message (``tracker.http.request_parsing``); a field the message
+does not know is then skipped unread, however deep it nests.
 """
 
 from typing import Any
